@@ -1,0 +1,31 @@
+//! The processor contract between stage logic and the runtime.
+//!
+//! Invariant: `process` is deterministic and side-effect free apart from the processor's own
+//! state; outputs are pushed in a deterministic order. `restore` rebuilds the same state as
+//! `process` without producing outputs, so the runtime can replay a source topic after a restart.
+
+use crate::error::ProcessError;
+use crate::events::{Event, EventKind};
+
+/// Stage logic driven by the runtime.
+pub trait Processor: Send {
+    /// Short name, used in logs and metrics.
+    fn name(&self) -> &'static str;
+
+    /// Event kinds this processor emits; the topology maps each to an output topic.
+    fn output_kinds(&self) -> &'static [EventKind];
+
+    /// Processes one input event, appending outputs to `out`.
+    fn process(&mut self, event: Event, out: &mut Vec<Event>) -> Result<(), ProcessError>;
+
+    /// Applies an already-processed input to the state without emitting (used when restoring).
+    fn restore(&mut self, event: Event) -> Result<(), ProcessError> {
+        let mut sink = Vec::new();
+        self.process(event, &mut sink)
+    }
+
+    /// Number of entries per state store, for the `patchline_state_entries` gauge.
+    fn state_sizes(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,235 @@
+//! Scoring: likelihood of exploitation times impact on this asset, 0 to 1000, with per-factor
+//! contributions and the SSVC decision, due date and lane from the policy.
+//!
+//! Invariant: a score is a pure function of the [`ScoreInput`]; every factor that moves the risk
+//! appears in the contributions, measured as the risk lost when that factor is set to its
+//! baseline (leave-one-out), so a reader can see why an exposure ranks where it does.
+
+mod policy;
+mod ssvc;
+
+pub use policy::{Policy, POLICY_VERSION};
+pub use ssvc::{decide, MissionImpact, SsvcInputs};
+
+use crate::events::{
+    Contribution, Criticality, Environment, Epss, ExploitKind, ExploitSighting, Exploitation,
+    KevEntry, Lane, SsvcDecision, TechnicalImpact,
+};
+
+/// Version of the built-in likelihood model.
+pub const MODEL_VERSION: &str = "heuristic-v1";
+
+/// Everything the scorer looks at for one exposure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreInput<'a> {
+    pub cvss: Option<f32>,
+    pub has_exploit_ref: bool,
+    pub ssvc_automatable: Option<bool>,
+    pub ssvc_technical_impact: Option<TechnicalImpact>,
+    pub kev: Option<&'a KevEntry>,
+    pub epss: Option<&'a Epss>,
+    pub exploit: Option<&'a ExploitSighting>,
+    pub environment: Environment,
+    pub criticality: Criticality,
+    pub internet_exposed: bool,
+    /// Day the exposure was first seen (days since epoch): the SLA clock starts here.
+    pub first_seen_day: i32,
+}
+
+/// Result of scoring one exposure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub risk: f32,
+    pub likelihood: f32,
+    pub impact: f32,
+    pub contributions: Vec<Contribution>,
+    pub ssvc_decision: SsvcDecision,
+    pub due_date: i32,
+    pub lane: Lane,
+}
+
+/// Factors of the risk, each with a value and a baseline.
+#[derive(Debug, Clone, Copy)]
+struct Factors {
+    exploit_evidence: f32,
+    epss: f32,
+    cvss: f32,
+    criticality: f32,
+    exposure: f32,
+    environment: f32,
+}
+
+impl Factors {
+    const BASELINE: Factors = Factors {
+        exploit_evidence: 0.0,
+        epss: 0.01,
+        cvss: 0.5,
+        criticality: 0.6,
+        exposure: 0.7,
+        environment: 0.6,
+    };
+
+    fn likelihood(&self) -> f32 {
+        self.exploit_evidence.max(self.epss).clamp(0.0, 1.0)
+    }
+
+    fn impact(&self) -> f32 {
+        (self.cvss * self.criticality * self.exposure * self.environment).clamp(0.0, 1.0)
+    }
+
+    /// Risk on a 0-1000 scale. The square root spreads the mass of low likelihoods.
+    fn risk(&self) -> f32 {
+        1000.0 * (self.likelihood() * self.impact()).sqrt()
+    }
+}
+
+fn criticality_weight(c: Criticality) -> f32 {
+    match c {
+        Criticality::Low => 0.4,
+        Criticality::Medium => 0.6,
+        Criticality::High => 0.8,
+        Criticality::Critical => 1.0,
+    }
+}
+
+fn environment_weight(e: Environment) -> f32 {
+    match e {
+        Environment::Development => 0.3,
+        Environment::Test => 0.4,
+        Environment::Staging => 0.6,
+        Environment::Production => 1.0,
+    }
+}
+
+/// The SSVC exploitation state implied by the threat intelligence.
+pub fn exploitation_state(input: &ScoreInput<'_>) -> Exploitation {
+    let seen = input.exploit.is_some_and(|e| e.kind == ExploitKind::Seen);
+    if input.kev.is_some() || seen {
+        Exploitation::Active
+    } else if input.has_exploit_ref || input.exploit.is_some() {
+        Exploitation::Poc
+    } else {
+        Exploitation::None
+    }
+}
+
+/// Scores one exposure under `policy`.
+pub fn score(input: &ScoreInput<'_>, policy: &Policy) -> Score {
+    let exploitation = exploitation_state(input);
+    let factors = Factors {
+        exploit_evidence: match exploitation {
+            Exploitation::Active => 0.95,
+            Exploitation::Poc => 0.3,
+            Exploitation::None => 0.0,
+        },
+        epss: input.epss.map_or(Factors::BASELINE.epss, |e| e.score),
+        cvss: input.cvss.map_or(Factors::BASELINE.cvss, |c| c / 10.0),
+        criticality: criticality_weight(input.criticality),
+        exposure: if input.internet_exposed { 1.0 } else { 0.7 },
+        environment: environment_weight(input.environment),
+    };
+    let risk = factors.risk();
+    let base = Factors::BASELINE;
+    let leave_one_out: [(&str, Factors); 6] = [
+        ("exploit_evidence", Factors { exploit_evidence: base.exploit_evidence, ..factors }),
+        ("epss", Factors { epss: base.epss, ..factors }),
+        ("cvss", Factors { cvss: base.cvss, ..factors }),
+        ("asset_criticality", Factors { criticality: base.criticality, ..factors }),
+        ("internet_exposure", Factors { exposure: base.exposure, ..factors }),
+        ("environment", Factors { environment: base.environment, ..factors }),
+    ];
+    let contributions = leave_one_out
+        .iter()
+        .map(|(name, f)| Contribution {
+            factor: (*name).to_string(),
+            points: round1(risk - f.risk()),
+        })
+        .filter(|c| c.points != 0.0)
+        .collect();
+    let mission = MissionImpact::from_asset(input.criticality, input.environment);
+    let decision = decide(&SsvcInputs {
+        exploitation,
+        automatable: input.ssvc_automatable.unwrap_or(false),
+        technical_impact: input.ssvc_technical_impact.unwrap_or(TechnicalImpact::Partial),
+        mission,
+    });
+    let due_date = policy.due_date(decision, input.first_seen_day, input.kev);
+    let lane = if input.kev.is_some() || decision == SsvcDecision::Act {
+        Lane::Emergency
+    } else {
+        Lane::Standard
+    };
+    Score {
+        risk: round1(risk),
+        likelihood: factors.likelihood(),
+        impact: factors.impact(),
+        contributions,
+        ssvc_decision: decision,
+        due_date,
+        lane,
+    }
+}
+
+fn round1(x: f32) -> f32 {
+    (x * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>() -> ScoreInput<'a> {
+        ScoreInput {
+            cvss: Some(9.8),
+            has_exploit_ref: false,
+            ssvc_automatable: None,
+            ssvc_technical_impact: None,
+            kev: None,
+            epss: None,
+            exploit: None,
+            environment: Environment::Production,
+            criticality: Criticality::High,
+            internet_exposed: true,
+            first_seen_day: 20_000,
+        }
+    }
+
+    #[test]
+    fn kev_outranks_unexploited_and_goes_to_the_emergency_lane() {
+        let policy = Policy::default();
+        let kev = KevEntry {
+            date_added: 20_001,
+            due_date: Some(20_015),
+            ransomware_use: true,
+            required_action: "Apply updates".into(),
+        };
+        let plain = score(&input(), &policy);
+        let exploited = score(&ScoreInput { kev: Some(&kev), ..input() }, &policy);
+        assert!(exploited.risk > 3.0 * plain.risk, "{exploited:?} vs {plain:?}");
+        assert_eq!(exploited.lane, Lane::Emergency);
+        assert_eq!(plain.lane, Lane::Standard);
+        assert_eq!(exploited.due_date, 20_015);
+        let top = exploited
+            .contributions
+            .iter()
+            .max_by(|a, b| a.points.total_cmp(&b.points))
+            .expect("contributions");
+        assert_eq!(top.factor, "exploit_evidence");
+    }
+
+    #[test]
+    fn risk_stays_in_range_and_drops_with_context() {
+        let policy = Policy::default();
+        let prod = score(&input(), &policy);
+        let dev = score(
+            &ScoreInput {
+                environment: Environment::Development,
+                internet_exposed: false,
+                ..input()
+            },
+            &policy,
+        );
+        assert!(prod.risk <= 1000.0 && dev.risk >= 0.0);
+        assert!(dev.risk < prod.risk);
+    }
+}

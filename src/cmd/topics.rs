@@ -1,0 +1,27 @@
+//! `patchline topics create|check`: provision the topology's topics and report drift.
+//! Invariant: `check` exits non-zero exactly when it reports drift.
+
+use crate::error::{CliError, Result};
+use patchline_topology::kafka::{admin, KafkaConfig};
+use patchline_topology::spec::TopologySpec;
+
+/// Creates missing topics; prints one line per topic.
+pub async fn create(kafka: &KafkaConfig, spec: &TopologySpec) -> Result<()> {
+    for change in admin::create_topics(&kafka.client(), spec).await? {
+        println!("{change}");
+    }
+    Ok(())
+}
+
+/// Prints drift, one line per problem; errors when there is any.
+pub async fn check(kafka: &KafkaConfig, spec: &TopologySpec) -> Result<()> {
+    let drift = admin::check_topics(&kafka.client(), spec).await?;
+    if drift.is_empty() {
+        println!("no drift: {} topics match the topology", spec.topics.len());
+        return Ok(());
+    }
+    for d in &drift {
+        println!("{d}");
+    }
+    Err(CliError::Config(format!("{} topic problems", drift.len())))
+}

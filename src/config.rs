@@ -1,0 +1,156 @@
+//! Layered configuration of `patchline run`: built-in defaults, then the config file, then
+//! `PATCHLINE_*` environment variables, then command-line flags; later layers win.
+//!
+//! Invariant: unknown keys in the config file are errors (`deny_unknown_fields`), and every
+//! default is written down next to its field.
+
+use crate::error::{CliError, Result};
+use patchline_topology::kafka::KafkaConfig;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The config file (TOML).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Kafka bootstrap servers. Default: none, which selects the embedded bus.
+    #[serde(default)]
+    pub brokers: Option<String>,
+    /// librdkafka properties passed through as they are. Default: none.
+    #[serde(default)]
+    pub kafka: BTreeMap<String, String>,
+    /// Confluent-API schema registry URL. Default: none (bundled schemas and ids).
+    #[serde(default)]
+    pub schema_registry: Option<String>,
+    /// Admin HTTP address (/metrics, /healthz, /readyz). Default: 127.0.0.1:9464.
+    #[serde(default)]
+    pub admin_addr: Option<SocketAddr>,
+    /// Topology file. Default: the bundled `topology/patchline.toml`.
+    #[serde(default)]
+    pub topology: Option<PathBuf>,
+    /// Stages to run. Default: all.
+    #[serde(default)]
+    pub stages: Vec<String>,
+    /// Outputs in flight per stage before reading pauses. Default: 10000.
+    #[serde(default)]
+    pub max_in_flight: Option<usize>,
+    /// Offset commit interval in milliseconds. Default: 1000.
+    #[serde(default)]
+    pub commit_interval_ms: Option<u64>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub kafka: Option<KafkaConfig>,
+    pub schema_registry: Option<String>,
+    pub admin_addr: SocketAddr,
+    pub topology: Option<PathBuf>,
+    pub stages: Vec<String>,
+    pub max_in_flight: usize,
+    pub commit_interval_ms: u64,
+}
+
+/// Command-line overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub brokers: Option<String>,
+    pub properties: Vec<String>,
+    pub schema_registry: Option<String>,
+    pub admin_addr: Option<SocketAddr>,
+    pub topology: Option<PathBuf>,
+    pub stages: Vec<String>,
+}
+
+impl Settings {
+    /// Resolves the layers. `env` is the process environment (passed in for tests).
+    pub fn resolve(
+        file: Option<&str>,
+        env: &BTreeMap<String, String>,
+        cli: &Overrides,
+    ) -> Result<Settings> {
+        let file: FileConfig = match file {
+            Some(text) => {
+                toml::from_str(text).map_err(|e| CliError::Config(format!("config file: {e}")))?
+            }
+            None => FileConfig::default(),
+        };
+        let mut properties = file.kafka.clone();
+        for (k, v) in env {
+            if let Some(name) = k.strip_prefix("PATCHLINE_LIBRDKAFKA_") {
+                properties.insert(name.to_lowercase().replace('_', "."), v.clone());
+            }
+        }
+        for p in &cli.properties {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| CliError::Config(format!("-X {p}: expected key=value")))?;
+            properties.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        let brokers = cli
+            .brokers
+            .clone()
+            .or_else(|| env.get("PATCHLINE_BROKERS").cloned())
+            .or(file.brokers)
+            .filter(|b| !b.trim().is_empty());
+        let admin_addr = match (cli.admin_addr, env.get("PATCHLINE_ADMIN_ADDR"), file.admin_addr) {
+            (Some(a), _, _) => a,
+            (None, Some(a), _) => {
+                a.parse().map_err(|e| CliError::Config(format!("PATCHLINE_ADMIN_ADDR {a}: {e}")))?
+            }
+            (None, None, Some(a)) => a,
+            (None, None, None) => SocketAddr::from(([127, 0, 0, 1], 9464)),
+        };
+        Ok(Settings {
+            kafka: brokers.map(|b| KafkaConfig { brokers: b, properties }),
+            schema_registry: cli
+                .schema_registry
+                .clone()
+                .or_else(|| env.get("PATCHLINE_SCHEMA_REGISTRY").cloned())
+                .or(file.schema_registry),
+            admin_addr,
+            topology: cli.topology.clone().or(file.topology),
+            stages: if cli.stages.is_empty() { file.stages } else { cli.stages.clone() },
+            max_in_flight: file.max_in_flight.unwrap_or(10_000),
+            commit_interval_ms: file.commit_interval_ms.unwrap_or(1_000),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_layers_win_and_kafka_properties_pass_through() {
+        let file = "brokers = \"file:9092\"\n[kafka]\n\"security.protocol\" = \"ssl\"\n";
+        let mut env = BTreeMap::new();
+        env.insert("PATCHLINE_BROKERS".to_string(), "env:9092".to_string());
+        env.insert("PATCHLINE_LIBRDKAFKA_SASL_MECHANISM".to_string(), "PLAIN".to_string());
+        let cli = Overrides { properties: vec!["linger.ms=1".into()], ..Default::default() };
+        let s = Settings::resolve(Some(file), &env, &cli).expect("valid");
+        let k = s.kafka.expect("kafka");
+        assert_eq!(k.brokers, "env:9092");
+        assert_eq!(k.properties.get("security.protocol").map(String::as_str), Some("ssl"));
+        assert_eq!(k.properties.get("sasl.mechanism").map(String::as_str), Some("PLAIN"));
+        assert_eq!(k.properties.get("linger.ms").map(String::as_str), Some("1"));
+        let cli = Overrides { brokers: Some("cli:9092".into()), ..Default::default() };
+        let s = Settings::resolve(Some(file), &env, &cli).expect("valid");
+        assert_eq!(s.kafka.map(|k| k.brokers).as_deref(), Some("cli:9092"));
+    }
+
+    #[test]
+    fn unknown_keys_and_no_brokers() {
+        assert!(Settings::resolve(
+            Some("brokerz = \"x\""),
+            &BTreeMap::new(),
+            &Overrides::default()
+        )
+        .is_err());
+        let s = Settings::resolve(None, &BTreeMap::new(), &Overrides::default()).expect("defaults");
+        assert!(s.kafka.is_none(), "no brokers selects the embedded bus");
+        assert_eq!(s.admin_addr.port(), 9464);
+    }
+}

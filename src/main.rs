@@ -1,0 +1,177 @@
+//! `patchline`: from vulnerability disclosure to signed, wave-by-wave patch deployment commands.
+//!
+//! Invariant: the binary only parses flags, resolves configuration and calls into the topology
+//! crate; no stage logic lives here.
+
+mod cmd;
+mod config;
+mod error;
+mod feeds;
+mod fleet;
+mod output;
+
+use clap::{Parser, Subcommand};
+use config::{Overrides, Settings};
+use error::{CliError, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "patchline",
+    version,
+    about = "Vulnerability disclosure to deployed patch, as a Kafka stream processor"
+)]
+struct Cli {
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct Connection {
+    /// Kafka bootstrap servers (env PATCHLINE_BROKERS). Without brokers: the embedded bus.
+    #[arg(long)]
+    brokers: Option<String>,
+    /// A librdkafka property, KEY=VALUE; repeatable (env PATCHLINE_LIBRDKAFKA_<KEY with _ for .>).
+    #[arg(short = 'X', long = "property")]
+    properties: Vec<String>,
+    /// Topology file (default: the bundled topology/patchline.toml).
+    #[arg(long)]
+    topology: Option<PathBuf>,
+    /// Config file (TOML); flags and environment override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipeline: on Kafka when brokers are configured, else on the embedded bus over
+    /// JSON-lines feeds.
+    Run {
+        #[command(flatten)]
+        conn: Connection,
+        /// Confluent-API schema registry URL (env PATCHLINE_SCHEMA_REGISTRY).
+        #[arg(long)]
+        schema_registry: Option<String>,
+        /// Admin HTTP address for /metrics, /healthz, /readyz (env PATCHLINE_ADMIN_ADDR).
+        #[arg(long)]
+        admin_addr: Option<SocketAddr>,
+        /// Run only these stages (repeatable).
+        #[arg(long = "stage")]
+        stages: Vec<String>,
+        /// Embedded bus only: TOPIC=FILE of JSON lines to feed in (repeatable).
+        #[arg(long = "feed")]
+        feeds: Vec<String>,
+    },
+    /// The closed loop on the embedded bus over bundled real data and a generated fleet.
+    Demo {
+        /// Fleet size.
+        #[arg(long, default_value_t = 40)]
+        assets: usize,
+        /// Findings generated per asset.
+        #[arg(long, default_value_t = 6)]
+        findings_per_asset: usize,
+        /// Random seed of the fleet.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Rows to print per table.
+        #[arg(long, default_value_t = 12)]
+        limit: usize,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Provision or check the topology's topics on Kafka.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopicsAction {
+    /// Create missing topics with their partitions, cleanup policy, retention and size limit.
+    Create {
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Report drift between the cluster and the topology; exits 1 on drift.
+    Check {
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+fn settings(conn: &Connection, extra: Overrides) -> Result<Settings> {
+    let file = match &conn.config {
+        Some(p) => Some(std::fs::read_to_string(p)?),
+        None => None,
+    };
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let overrides = Overrides {
+        brokers: conn.brokers.clone(),
+        properties: conn.properties.clone(),
+        topology: conn.topology.clone(),
+        ..extra
+    };
+    Settings::resolve(file.as_deref(), &env, &overrides)
+}
+
+async fn topics(conn: &Connection, create: bool) -> Result<()> {
+    let s = settings(conn, Overrides::default())?;
+    let kafka = s
+        .kafka
+        .clone()
+        .ok_or_else(|| CliError::Config("topics needs --brokers or PATCHLINE_BROKERS".into()))?;
+    let spec = cmd::run::load_topology(&s)?;
+    if create {
+        cmd::topics::create(&kafka, &spec).await
+    } else {
+        cmd::topics::check(&kafka, &spec).await
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { conn, schema_registry, admin_addr, stages, feeds } => {
+            let s = settings(
+                &conn,
+                Overrides { schema_registry, admin_addr, stages, ..Default::default() },
+            )?;
+            if s.kafka.is_some() {
+                cmd::run::run_kafka(s).await
+            } else {
+                cmd::run::run_embedded(s, &feeds).await
+            }
+        }
+        Command::Demo { assets, findings_per_asset, seed, limit, json } => {
+            cmd::demo::run(cmd::demo::DemoOptions { assets, findings_per_asset, seed, limit, json })
+                .await
+        }
+        Command::Topics { action: TopicsAction::Create { conn } } => topics(&conn, true).await,
+        Command::Topics { action: TopicsAction::Check { conn } } => topics(&conn, false).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    patchline_topology::observe::logging::init_logging(cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("patchline: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("patchline: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The first end-to-end slice on real Apache Kafka: advisories, threat signals, telemetry (as
+//! JSON, like many SIEM pipelines emit) and findings go in; exposures and deployment commands
+//! come out; bad records land in the dead-letter topic with their coordinates; and after the
+//! processor is killed with SIGKILL mid-stream and restarted, no input is lost and every
+//! duplicate carries the same id as its original.
+
+mod support;
+
+use patchline_processors::events::*;
+use patchline_topology::codec::{Codec, Format};
+use patchline_topology::dead_letter::DeadLetterReason;
+use patchline_topology::kafka::admin::create_topics;
+use patchline_topology::spec::{Format as TopicFormat, TopologySpec};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use support::*;
+
+const NOW: i64 = 1_769_731_200_000;
+
+fn provenance(feed: &str) -> Provenance {
+    Provenance { feed: feed.into(), feed_version: None, fetched_at: NOW }
+}
+
+fn advisory(id: &str, aliases: &[&str]) -> Event {
+    Event::Advisory(Advisory {
+        id: id.into(),
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        published: Some(NOW - 5 * 86_400_000),
+        modified: NOW - 5 * 86_400_000,
+        withdrawn: None,
+        summary: format!("{id} test advisory"),
+        cvss: Some(Cvss { version: "3.1".into(), base_score: 8.8, vector: None }),
+        cwes: vec![],
+        affected: vec![],
+        exploit_refs: vec![],
+        ssvc: None,
+        provenance: provenance("cve"),
+    })
+}
+
+fn asset_json(id: &str, environment: &str, criticality: &str) -> String {
+    serde_json::json!({
+        "asset_id": id, "hostname": id, "os_family": "debian", "os_version": "12",
+        "environment": environment, "criticality": criticality, "internet_exposed": id.starts_with("web"),
+        "business_service": "payments", "owner": "team-pay", "ha_group": null, "maintenance_window": null,
+        "health": {"status": "HEALTHY", "cpu_load": 0.2, "error_rate": null},
+        "decommissioned": false, "last_seen": NOW
+    })
+    .to_string()
+}
+
+fn finding(
+    asset: &str,
+    vuln: &str,
+    scanner: &str,
+    pkg: (&str, &str, &str),
+    status: FindingStatus,
+) -> Event {
+    Event::Finding(Finding {
+        asset_id: asset.into(),
+        scanner: scanner.into(),
+        scan_id: format!("{scanner}-1"),
+        vulnerability_id: vuln.into(),
+        package: Package {
+            ecosystem: pkg.0.into(),
+            name: pkg.1.into(),
+            installed_version: "1.0.0".into(),
+            fixed_version: Some(pkg.2.into()),
+        },
+        status,
+        first_seen: NOW,
+        last_seen: NOW + if status == FindingStatus::Fixed { 86_400_000 } else { 0 },
+    })
+}
+
+fn threat(cve: &str, kev: bool, epss: Option<f32>) -> Event {
+    Event::ThreatSignal(ThreatSignal {
+        cve_id: cve.into(),
+        kev: kev.then(|| KevEntry {
+            date_added: 20_483,
+            due_date: Some(20_497),
+            ransomware_use: false,
+            required_action: "Apply updates".into(),
+        }),
+        epss: epss.map(|score| Epss {
+            score,
+            percentile: 0.9,
+            model_version: "v2025.03.14".into(),
+            score_date: 20_483,
+        }),
+        exploit: None,
+        provenance: provenance(if kev { "cisa-kev" } else { "first-epss" }),
+    })
+}
+
+const OPENSSL: (&str, &str, &str) = ("Debian", "openssl", "3.0.2");
+const LOG4J: (&str, &str, &str) = ("Maven", "log4j-core", "2.17.1");
+const NGINX: (&str, &str, &str) = ("Debian", "nginx", "1.25.4");
+
+struct Topics {
+    advisories: String,
+    threats: String,
+    assets: String,
+    findings: String,
+    exposures: String,
+    commands: String,
+    dead_letter: String,
+}
+
+fn latest_exposures(codec: &Codec, topic: &str) -> (BTreeMap<String, Exposure>, Vec<Exposure>) {
+    let mut latest = BTreeMap::new();
+    let mut all = Vec::new();
+    for r in read_topic(topic) {
+        if let Ok(Event::Exposure(e)) = codec.decode(EventKind::Exposure, Format::Avro, &r.value) {
+            all.push(e.clone());
+            latest.insert(e.exposure_id.clone(), e);
+        }
+    }
+    (latest, all)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slice_on_real_kafka_survives_kill_and_restart() {
+    let prefix = unique_prefix("slice");
+    let mut spec = TopologySpec::default_topology().expect("topology").with_prefix(&prefix);
+    let name = |s: &str| format!("{prefix}patchline.{s}");
+    let t = Topics {
+        advisories: name("advisories"),
+        threats: name("threats"),
+        assets: name("assets"),
+        findings: name("findings"),
+        exposures: name("exposures"),
+        commands: name("commands"),
+        dead_letter: name("dead-letter"),
+    };
+    for topic in &mut spec.topics {
+        if topic.name == t.assets {
+            topic.format = TopicFormat::Json;
+        }
+    }
+    let changes =
+        create_topics(&kafka().client(), &spec).await.expect("create topics on the test broker");
+    assert!(changes.iter().all(|c| c.is_created()));
+    // The processor's record size limit is lower than the broker's, as with a tightened topology.
+    for topic in &mut spec.topics {
+        if topic.name == t.findings {
+            topic.max_message_bytes = 4096;
+        }
+    }
+    let dir = scratch_dir(&prefix);
+    let topology = dir.join("topology.toml");
+    std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("write topology");
+    let config = dir.join("patchline.toml");
+    std::fs::write(&config, "commit_interval_ms = 200\n").expect("write config");
+    let codec = Codec::bundled().expect("codec");
+    let p = producer();
+    let send = |topic: String, e: Event| {
+        let p = p.clone();
+        let value = codec.encode(&e).expect("encode");
+        async move { produce(&p, &topic, e.key().as_bytes(), &value).await }
+    };
+
+    // Batch 1: tables, first findings, and one record of every bad kind.
+    send(t.advisories.clone(), advisory("CVE-2026-1001", &[])).await;
+    send(t.advisories.clone(), advisory("CVE-2026-1002", &[])).await;
+    send(t.advisories.clone(), advisory("CVE-2026-1003", &["GHSA-aaaa-bbbb-cccc"])).await;
+    for (id, env, crit) in [
+        ("web-1", "PRODUCTION", "HIGH"),
+        ("web-2", "PRODUCTION", "HIGH"),
+        ("db-1", "PRODUCTION", "CRITICAL"),
+        ("dev-1", "DEVELOPMENT", "LOW"),
+    ] {
+        produce(&p, &t.assets, id.as_bytes(), asset_json(id, env, crit).as_bytes()).await;
+    }
+    send(t.threats.clone(), threat("CVE-2026-1002", false, Some(0.42))).await;
+    send(
+        t.findings.clone(),
+        finding("web-1", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open),
+    )
+    .await;
+    send(
+        t.findings.clone(),
+        finding("web-2", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open),
+    )
+    .await;
+    send(
+        t.findings.clone(),
+        finding("dev-1", "CVE-2026-1002", "grype", LOG4J, FindingStatus::Open),
+    )
+    .await;
+    send(
+        t.findings.clone(),
+        finding("db-1", "GHSA-aaaa-bbbb-cccc", "grype", NGINX, FindingStatus::Open),
+    )
+    .await;
+
+    let good = codec
+        .encode(&finding("web-1", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open))
+        .expect("encode");
+    let mut bad_magic = good.clone();
+    bad_magic[0] = 0x7b;
+    let mut unknown_id = good.clone();
+    unknown_id[1..5].copy_from_slice(&4_000_000u32.to_be_bytes());
+    let mut too_large = good.clone();
+    too_large.resize(5000, 1);
+    let missing_id = codec
+        .encode(&finding("", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open))
+        .expect("encode");
+    let mut expected_letters = BTreeSet::new();
+    for (bytes, reason) in [
+        (vec![0u8, 0, 0], DeadLetterReason::Truncated),
+        (good[..good.len() - 3].to_vec(), DeadLetterReason::Truncated),
+        (bad_magic, DeadLetterReason::Undecodable),
+        (unknown_id, DeadLetterReason::UnknownSchemaId),
+        (too_large, DeadLetterReason::TooLarge),
+        (missing_id, DeadLetterReason::ContractViolation),
+    ] {
+        let (partition, offset) = produce(&p, &t.findings, b"web-1", &bytes).await;
+        expected_letters.insert((t.findings.clone(), partition, offset, reason.label()));
+    }
+    let unknown_symbol = asset_json("web-3", "QA", "HIGH");
+    let (partition, offset) = produce(&p, &t.assets, b"web-3", unknown_symbol.as_bytes()).await;
+    expected_letters.insert((
+        t.assets.clone(),
+        partition,
+        offset,
+        DeadLetterReason::ContractViolation.label(),
+    ));
+
+    // First run: process batch 1, then SIGKILL.
+    let admin = free_port();
+    let admin_addr = format!("127.0.0.1:{admin}");
+    let brokers = brokers();
+    let args = [
+        "run",
+        "--brokers",
+        &brokers,
+        "--topology",
+        topology.to_str().unwrap_or_default(),
+        "--config",
+        config.to_str().unwrap_or_default(),
+        "--admin-addr",
+        &admin_addr,
+    ];
+    let mut first = spawn_patchline(&args, &dir.join("first.log"));
+    let seen = eventually(Duration::from_secs(90), || {
+        assert!(
+            first.try_wait().ok().flatten().is_none(),
+            "patchline exited; see {}",
+            dir.join("first.log").display()
+        );
+        let (latest, _) = latest_exposures(&codec, &t.exposures);
+        latest.len() >= 4 && read_topic(&t.commands).len() >= 4
+    })
+    .await;
+    assert!(seen, "first run produced no exposures; see {}", dir.join("first.log").display());
+    tokio::time::sleep(Duration::from_millis(700)).await; // let a commit or two happen
+    signal(&first, "KILL");
+    let _ = first.wait();
+
+    // Batch 2 while the processor is down: needs the state of batch 1.
+    send(
+        t.findings.clone(),
+        finding("web-1", "CVE-2026-1003", "trivy", NGINX, FindingStatus::Open),
+    )
+    .await;
+    send(t.findings.clone(), finding("db-1", "CVE-2026-1003", "trivy", NGINX, FindingStatus::Open))
+        .await;
+    send(
+        t.findings.clone(),
+        finding("dev-1", "CVE-2026-1002", "grype", LOG4J, FindingStatus::Fixed),
+    )
+    .await;
+    send(t.threats.clone(), threat("CVE-2026-1001", true, None)).await;
+
+    // Second run: restore, finish, then SIGTERM for a clean drain.
+    let mut second = spawn_patchline(&args, &dir.join("second.log"));
+    let done = eventually(Duration::from_secs(90), || {
+        assert!(
+            second.try_wait().ok().flatten().is_none(),
+            "patchline exited; see {}",
+            dir.join("second.log").display()
+        );
+        let (latest, _) = latest_exposures(&codec, &t.exposures);
+        let kev_rescored = ["web-1", "web-2"].iter().all(|a| {
+            latest
+                .values()
+                .any(|e| e.asset_id == *a && e.vulnerability_id == "CVE-2026-1001" && e.kev)
+        });
+        let closed =
+            latest.values().any(|e| e.asset_id == "dev-1" && e.status == ExposureStatus::Closed);
+        let commands: BTreeSet<Vec<u8>> =
+            read_topic(&t.commands).into_iter().map(|r| r.value).collect();
+        kev_rescored && closed && latest.len() >= 5 && commands.len() >= 5
+    })
+    .await;
+    let ready = http_get(admin, "/readyz").map(|(s, _)| s);
+    signal(&second, "TERM");
+    let status = second.wait().expect("wait");
+    let (latest, _) = latest_exposures(&codec, &t.exposures);
+    let summary: Vec<String> = latest
+        .values()
+        .map(|e| {
+            format!(
+                "{} {} {:?} kev={} {:?}",
+                e.asset_id, e.vulnerability_id, e.status, e.kev, e.sources
+            )
+        })
+        .collect();
+    assert!(
+        done,
+        "second run did not finish ({summary:#?}); see {}",
+        dir.join("second.log").display()
+    );
+    assert_eq!(ready, Some(200), "/readyz after restore");
+    assert!(status.success(), "SIGTERM must drain and exit 0, got {status}");
+
+    // Exact final state.
+    let (latest, all) = latest_exposures(&codec, &t.exposures);
+    let mut state: Vec<(String, String, ExposureStatus, bool, Vec<String>)> = latest
+        .values()
+        .map(|e| {
+            (e.asset_id.clone(), e.vulnerability_id.clone(), e.status, e.kev, e.sources.clone())
+        })
+        .collect();
+    state.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        state,
+        vec![
+            (
+                s("db-1"),
+                s("CVE-2026-1003"),
+                ExposureStatus::Open,
+                false,
+                vec![s("grype"), s("trivy")]
+            ),
+            (s("dev-1"), s("CVE-2026-1002"), ExposureStatus::Closed, false, vec![s("grype")]),
+            (s("web-1"), s("CVE-2026-1001"), ExposureStatus::Open, true, vec![s("trivy")]),
+            (s("web-1"), s("CVE-2026-1003"), ExposureStatus::Open, false, vec![s("trivy")]),
+            (s("web-2"), s("CVE-2026-1001"), ExposureStatus::Open, true, vec![s("trivy")]),
+        ]
+    );
+    // Duplicates, if any, repeat an earlier version under the same id.
+    let mut versions: BTreeMap<String, Vec<Exposure>> = BTreeMap::new();
+    for e in all {
+        versions.entry(e.exposure_id.clone()).or_default().push(e);
+    }
+    for (id, v) in &versions {
+        let distinct: BTreeSet<String> = v
+            .iter()
+            .map(|e| format!("{:?}{:?}{}{:?}", e.status, e.kev, e.risk, e.sources))
+            .collect();
+        assert!(distinct.len() <= 3, "exposure {id} has {} distinct versions", distinct.len());
+    }
+
+    // Commands: one per remediation and asset; duplicates identical to their original.
+    let mut commands: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for r in read_topic(&t.commands) {
+        let Ok(Event::DeploymentCommand(c)) =
+            codec.decode(EventKind::DeploymentCommand, Format::Avro, &r.value)
+        else {
+            panic!("undecodable command");
+        };
+        if let Some(previous) = commands.insert(c.command_id.clone(), r.value.clone()) {
+            assert_eq!(
+                previous, r.value,
+                "duplicate command {} differs from its original",
+                c.command_id
+            );
+        }
+    }
+    assert_eq!(commands.len(), 5, "openssl on web-1/web-2, log4j on dev-1, nginx on db-1/web-1");
+
+    // Dead letters: each bad record once or more (a replay may repeat one), with its coordinates.
+    let mut letters = BTreeSet::new();
+    for r in read_topic(&t.dead_letter) {
+        let l = codec.decode_dead_letter(&r.value).expect("dead letter");
+        letters.insert((l.source_topic.clone(), l.partition, l.offset, l.reason.label()));
+    }
+    assert_eq!(letters, expected_letters);
+}

@@ -1,0 +1,332 @@
+//! The stage runner: topic -> decode -> processor -> encode -> topic, with dead letters,
+//! backpressure and at-least-once commits.
+//!
+//! Invariants:
+//! - every input record ends as processed (its outputs, possibly none) or dead-lettered, never
+//!   both and never neither: records in = processed + dead-lettered;
+//! - an input's offset is committed only after each of its outputs (or its dead letter) is
+//!   acknowledged by the bus (see [`super::offsets`]);
+//! - at most `max_in_flight` outputs are unacknowledged at any time (backpressure).
+
+use super::offsets::OffsetTracker;
+use super::record::{InputRecord, OutputRecord};
+use super::stage::{InputRoute, StagePlan};
+use super::{Sink, Source};
+use crate::codec::Codec;
+use crate::dead_letter::{DeadLetter, DeadLetterHeader, DeadLetterReason};
+use crate::error::{Error, Result};
+use crate::observe::events::{OffsetsCommitted, RecordDeadLettered, StageStopped, StateSize};
+use crate::observe::metrics::StageMetrics;
+use patchline_processors::events::{Event, EventKind};
+use patchline_processors::ProcessError;
+use prometheus::IntCounter;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Tuning of a runner. Defaults: 10,000 outputs in flight, commit every second.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    pub max_in_flight: usize,
+    pub commit_interval: Duration,
+    pub flush_timeout: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            max_in_flight: 10_000,
+            commit_interval: Duration::from_secs(1),
+            flush_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Totals of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub records_in: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    pub records_out: u64,
+}
+
+/// Drives one stage.
+pub struct StageRunner<S: Source, K: Sink> {
+    plan: StagePlan,
+    codec: Arc<Codec>,
+    source: S,
+    sink: Arc<K>,
+    tracker: Arc<OffsetTracker>,
+    metrics: StageMetrics,
+    config: RunnerConfig,
+    counters: HashMap<(Arc<str>, bool), IntCounter>,
+    summary: RunSummary,
+    scratch: Vec<Event>,
+}
+
+impl<S: Source, K: Sink> StageRunner<S, K> {
+    /// A runner over a source and a sink that share `tracker`.
+    pub fn new(
+        plan: StagePlan,
+        codec: Arc<Codec>,
+        source: S,
+        sink: Arc<K>,
+        tracker: Arc<OffsetTracker>,
+        metrics: StageMetrics,
+        config: RunnerConfig,
+    ) -> Self {
+        StageRunner {
+            plan,
+            codec,
+            source,
+            sink,
+            tracker,
+            metrics,
+            config,
+            counters: HashMap::new(),
+            summary: RunSummary::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The processor, for interactive queries and tests.
+    pub fn processor(&self) -> &dyn patchline_processors::Processor {
+        self.plan.processor.as_ref()
+    }
+
+    fn counter(&mut self, topic: &Arc<str>, out: bool) -> IntCounter {
+        let metrics = &self.metrics;
+        self.counters
+            .entry((topic.clone(), out))
+            .or_insert_with(|| {
+                if out {
+                    metrics.records_out(topic)
+                } else {
+                    metrics.records_in(topic)
+                }
+            })
+            .clone()
+    }
+
+    /// Applies an input that was processed before a restart, to rebuild state. Emits nothing;
+    /// records that do not decode or validate are skipped (they were dead-lettered the first time).
+    pub async fn restore(&mut self, record: &InputRecord) -> bool {
+        restore_record(&mut self.plan, &self.codec, record).await
+    }
+
+    /// Runs until the source finishes or `shutdown` turns true, then drains and commits.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<RunSummary> {
+        self.run_returning_plan(shutdown).await.map(|(summary, _)| summary)
+    }
+
+    /// Like [`StageRunner::run`], and hands the stage (with its processor state) back.
+    pub async fn run_returning_plan(
+        mut self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(RunSummary, StagePlan)> {
+        let mut commit_timer = tokio::time::interval(self.config.commit_interval);
+        commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if let Some(failure) = self.tracker.failure() {
+                return Err(Error::Closed(failure));
+            }
+            if self.tracker.in_flight() >= self.config.max_in_flight {
+                // Backpressure: read nothing until acknowledgements free room.
+                self.tracker.wait_progress().await;
+                continue;
+            }
+            tokio::select! {
+                biased;
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break;
+                    }
+                }
+                _ = commit_timer.tick() => self.commit(false)?,
+                next = self.source.next() => match next? {
+                    Some(record) => self.handle(record).await?,
+                    None => break,
+                },
+            }
+        }
+        self.drain()?;
+        StageStopped {
+            records_in: self.summary.records_in,
+            records_out: self.summary.records_out,
+            dead_lettered: self.summary.dead_lettered,
+        }
+        .emit(&self.metrics);
+        Ok((self.summary, self.plan))
+    }
+
+    /// Waits for every output to be acknowledged, then commits synchronously.
+    fn drain(&mut self) -> Result<()> {
+        self.sink.flush(self.config.flush_timeout)?;
+        if let Some(failure) = self.tracker.failure() {
+            return Err(Error::Closed(failure));
+        }
+        self.commit(true)
+    }
+
+    fn commit(&mut self, sync: bool) -> Result<()> {
+        let offsets = self.tracker.take_committable();
+        if !offsets.is_empty() {
+            self.source.commit(&offsets, sync)?;
+            OffsetsCommitted { partitions: offsets.len() }.emit(&self.metrics);
+        }
+        for (store, entries) in self.plan.processor.state_sizes() {
+            StateSize { store, entries: entries as i64 }.emit(&self.metrics);
+        }
+        Ok(())
+    }
+
+    fn route(&self, record: &InputRecord) -> Result<InputRoute> {
+        self.plan
+            .inputs
+            .get(&record.topic)
+            .cloned()
+            .ok_or_else(|| Error::Config(format!("record from unexpected topic {}", record.topic)))
+    }
+
+    async fn handle(&mut self, record: InputRecord) -> Result<()> {
+        let started = Instant::now();
+        self.summary.records_in += 1;
+        self.counter(&record.topic, false).inc();
+        let route = self.route(&record)?;
+        let outcome = match decode(&self.codec, &route, &record).await {
+            Ok(event) => {
+                let mut outputs = std::mem::take(&mut self.scratch);
+                outputs.clear();
+                let processed = self.plan.processor.process(event, &mut outputs);
+                let encoded = processed
+                    .map_err(|e| match e {
+                        ProcessError::Contract(m) => (DeadLetterReason::ContractViolation, m),
+                        other => (DeadLetterReason::ProcessingFailed, other.to_string()),
+                    })
+                    .and_then(|()| self.encode_all(&outputs));
+                self.scratch = outputs;
+                encoded
+            }
+            Err(e) => match e.dead_letter_reason() {
+                Some(reason) => Err((reason, e.to_string())),
+                None => return Err(e),
+            },
+        };
+        let outputs = match outcome {
+            Ok(outputs) => {
+                self.summary.processed += 1;
+                outputs
+            }
+            Err((reason, error)) => {
+                self.summary.dead_lettered += 1;
+                RecordDeadLettered {
+                    topic: &record.topic,
+                    partition: record.partition,
+                    offset: record.offset,
+                    reason,
+                    error: &error,
+                }
+                .emit(&self.metrics);
+                vec![self.dead_letter(&record, reason, error)?]
+            }
+        };
+        let token = self.tracker.begin(
+            &record.topic,
+            record.partition,
+            record.offset,
+            outputs.len() as u32,
+        );
+        for output in outputs {
+            self.summary.records_out += 1;
+            self.counter(&output.topic, true).inc();
+            self.sink.send(output, token.clone())?;
+        }
+        self.metrics.processing_seconds().observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn encode_all(
+        &self,
+        events: &[Event],
+    ) -> Result<Vec<OutputRecord>, (DeadLetterReason, String)> {
+        events
+            .iter()
+            .map(|event| {
+                let kind: EventKind = event.kind();
+                let topic = self.plan.outputs.get(&kind).ok_or_else(|| {
+                    (
+                        DeadLetterReason::ProcessingFailed,
+                        format!("no output topic for {}", kind.name()),
+                    )
+                })?;
+                let value = self
+                    .codec
+                    .encode(event)
+                    .map_err(|e| (DeadLetterReason::ProcessingFailed, e.to_string()))?;
+                Ok(OutputRecord {
+                    topic: topic.clone(),
+                    key: event.key().as_bytes().to_vec(),
+                    value,
+                })
+            })
+            .collect()
+    }
+
+    fn dead_letter(
+        &self,
+        record: &InputRecord,
+        reason: DeadLetterReason,
+        error: String,
+    ) -> Result<OutputRecord> {
+        let limit = self.plan.inputs.get(&record.topic).map_or(usize::MAX, |r| r.max_bytes);
+        let letter = DeadLetter {
+            key: record.key.clone(),
+            value: record.value.as_ref().map(|v| v[..v.len().min(limit)].to_vec()),
+            headers: record
+                .headers
+                .iter()
+                .map(|(key, value)| DeadLetterHeader { key: key.clone(), value: value.clone() })
+                .collect(),
+            reason,
+            error,
+            stage: self.plan.name.clone(),
+            source_topic: record.topic.to_string(),
+            partition: record.partition,
+            offset: record.offset,
+            failed_at: record.timestamp.unwrap_or(0),
+        };
+        Ok(OutputRecord {
+            topic: self.plan.dead_letter_topic.clone(),
+            key: record.key.clone().unwrap_or_default(),
+            value: self.codec.encode_dead_letter(&letter)?,
+        })
+    }
+}
+
+/// Decodes one input record of a route: size limit, then the codec, fetching an unknown writer
+/// schema from the registry once.
+async fn decode(codec: &Codec, route: &InputRoute, record: &InputRecord) -> Result<Event> {
+    let value = record.value.as_deref().unwrap_or_default();
+    if value.len() > route.max_bytes {
+        return Err(Error::TooLarge { size: value.len(), limit: route.max_bytes });
+    }
+    match codec.decode(route.kind, route.format, value) {
+        Err(Error::UnknownSchemaId(id)) => {
+            codec.fetch_schema(id).await.map_err(|_| Error::UnknownSchemaId(id))?;
+            codec.decode(route.kind, route.format, value)
+        }
+        other => other,
+    }
+}
+
+/// Applies an already-processed input to a stage's state without emitting. Returns false for
+/// records that do not decode or validate: they were dead-lettered when first processed.
+pub async fn restore_record(plan: &mut StagePlan, codec: &Codec, record: &InputRecord) -> bool {
+    let Some(route) = plan.inputs.get(&record.topic).cloned() else { return false };
+    match decode(codec, &route, record).await {
+        Ok(event) => plan.processor.restore(event).is_ok(),
+        Err(_) => false,
+    }
+}
