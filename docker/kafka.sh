@@ -7,7 +7,7 @@
 #   docker/kafka.sh status   exit 0 when the broker answers
 #
 # Environment:
-#   PATCHLINE_KAFKA_DIR   working directory (jars, logs, pid)   default: <repo>/.kafka
+#   PATCHLINE_KAFKA_DIR   working directory (jars; per-port logs, data, pid)  default: <repo>/.kafka
 #   PATCHLINE_KAFKA_PORT  client listener port                 default: 9092
 #   KAFKA_VERSION         broker version from Maven Central    default: the one in docker/pom.xml
 set -euo pipefail
@@ -18,7 +18,9 @@ work="${PATCHLINE_KAFKA_DIR:-$repo/.kafka}"
 port="${PATCHLINE_KAFKA_PORT:-9092}"
 controller_port=$((port + 1))
 lib="$work/lib"
-pidfile="$work/broker.pid"
+# Each port gets its own state, so two brokers (a developer's and the tests') never share files.
+state="$work/broker-$port"
+pidfile="$state/broker.pid"
 
 log() { printf '[kafka.sh] %s\n' "$*" >&2; }
 
@@ -41,8 +43,8 @@ fetch() {
 }
 
 write_config() {
-  mkdir -p "$work/data" "$work/logs"
-  cat >"$work/server.properties" <<EOF
+  mkdir -p "$state/data" "$state/logs"
+  cat >"$state/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
@@ -51,7 +53,7 @@ advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$work/data
+log.dirs=$state/data
 num.partitions=1
 offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
@@ -62,10 +64,10 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 message.max.bytes=2097152
 EOF
-  cat >"$work/log4j2.properties" <<EOF
+  cat >"$state/log4j2.properties" <<EOF
 appender.file.type = File
 appender.file.name = file
-appender.file.fileName = $work/logs/server.log
+appender.file.fileName = $state/logs/server.log
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
@@ -75,7 +77,7 @@ EOF
 
 java_cmd() {
   java -Xms256m -Xmx1g -XX:+UseG1GC \
-    -Dlog4j2.configurationFile="$work/log4j2.properties" \
+    -Dlog4j2.configurationFile="$state/log4j2.properties" \
     -cp "$lib/*" "$@"
 }
 
@@ -85,23 +87,23 @@ start() {
     log "something already listens on 127.0.0.1:$port; stop it first (docker/kafka.sh stop)"
     exit 1
   fi
-  rm -rf "$work/data" "$work/logs"
+  rm -rf "$state"
   write_config
   local cluster_id
   cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid | tail -n 1)"
   java_cmd kafka.tools.StorageTool format --standalone -t "$cluster_id" \
-    -c "$work/server.properties" >"$work/logs/format.log" 2>&1 ||
-    { cat "$work/logs/format.log" >&2; exit 1; }
+    -c "$state/server.properties" >"$state/logs/format.log" 2>&1 ||
+    { cat "$state/logs/format.log" >&2; exit 1; }
   nohup java -Xms256m -Xmx1g -XX:+UseG1GC \
-    -Dlog4j2.configurationFile="$work/log4j2.properties" \
-    -cp "$lib/*" kafka.Kafka "$work/server.properties" \
-    >"$work/logs/stdout.log" 2>&1 &
+    -Dlog4j2.configurationFile="$state/log4j2.properties" \
+    -cp "$lib/*" kafka.Kafka "$state/server.properties" \
+    >"$state/logs/stdout.log" 2>&1 &
   echo $! >"$pidfile"
   local waited=0
-  until port_open "$port" && grep -q "Kafka Server started" "$work/logs/server.log" 2>/dev/null; do
+  until port_open "$port" && grep -q "Kafka Server started" "$state/logs/server.log" 2>/dev/null; do
     if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       log "broker exited during start; last lines:"
-      tail -n 30 "$work/logs/stdout.log" "$work/logs/server.log" >&2 || true
+      tail -n 30 "$state/logs/stdout.log" "$state/logs/server.log" >&2 || true
       exit 1
     fi
     sleep 0.5
@@ -112,7 +114,7 @@ start() {
       exit 1
     fi
   done
-  log "broker up on 127.0.0.1:$port (pid $(cat "$pidfile"), logs in $work/logs)"
+  log "broker up on 127.0.0.1:$port (pid $(cat "$pidfile"), logs in $state/logs)"
 }
 
 stop() {

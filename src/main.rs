@@ -159,7 +159,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    patchline_topology::observe::logging::init_logging(cli.log_json);
+    let default_filter = if matches!(cli.command, Command::Demo { .. }) { "warn" } else { "info" };
+    patchline_topology::observe::logging::init_logging_with(cli.log_json, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

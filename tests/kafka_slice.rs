@@ -151,7 +151,11 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     let topology = dir.join("topology.toml");
     std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("write topology");
     let config = dir.join("patchline.toml");
-    std::fs::write(&config, "commit_interval_ms = 200\n").expect("write config");
+    std::fs::write(
+        &config,
+        "commit_interval_ms = 200\n[kafka]\n\"statistics.interval.ms\" = \"500\"\n",
+    )
+    .expect("write config");
     let codec = Codec::bundled().expect("codec");
     let p = producer();
     let send = |topic: String, e: Event| {
@@ -295,6 +299,12 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     })
     .await;
     let ready = http_get(admin, "/readyz").map(|(s, _)| s);
+    let mut metrics = String::new();
+    let scraped = eventually(Duration::from_secs(10), || {
+        metrics = http_get(admin, "/metrics").map(|(_, body)| body).unwrap_or_default();
+        metrics.contains("patchline_consumer_lag{")
+    })
+    .await;
     signal(&second, "TERM");
     let status = second.wait().expect("wait");
     let (latest, _) = latest_exposures(&codec, &t.exposures);
@@ -313,6 +323,15 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
         dir.join("second.log").display()
     );
     assert_eq!(ready, Some(200), "/readyz after restore");
+    assert!(scraped, "consumer lag missing from /metrics:\n{metrics}");
+    for family in [
+        "patchline_records_in_total",
+        "patchline_records_out_total",
+        "patchline_processing_seconds_bucket",
+        "patchline_state_entries",
+    ] {
+        assert!(metrics.contains(family), "{family} missing from /metrics");
+    }
     assert!(status.success(), "SIGTERM must drain and exit 0, got {status}");
 
     // Exact final state.

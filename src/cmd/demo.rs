@@ -11,6 +11,7 @@ use crate::fleet;
 use crate::output::{command_line, exposure_line, to_json, ymd};
 use patchline_processors::events::{DeploymentCommand, Event, EventKind, Exposure, ExposureStatus};
 use patchline_topology::codec::{Codec, Format};
+use patchline_topology::dead_letter::DeadLetter;
 use patchline_topology::embedded::EmbeddedPipeline;
 use patchline_topology::observe::metrics::Metrics;
 use patchline_topology::spec::TopologySpec;
@@ -38,7 +39,7 @@ pub struct DemoOptions {
 pub struct DemoResult {
     pub exposures: Vec<Exposure>,
     pub commands: Vec<DeploymentCommand>,
-    pub dead_letters: usize,
+    pub dead_letters: Vec<DeadLetter>,
     pub inputs: BTreeMap<&'static str, usize>,
 }
 
@@ -121,39 +122,68 @@ pub async fn run_pipeline(opts: &DemoOptions) -> Result<DemoResult> {
     commands.sort_by(|a, b| {
         (a.wave, a.deadline, &a.command_id).cmp(&(b.wave, b.deadline, &b.command_id))
     });
-    let dead_letters = pipeline.bus().read_all(&spec.dead_letter_topic)?.len();
+    let dead_letters = pipeline
+        .bus()
+        .read_all(&spec.dead_letter_topic)?
+        .iter()
+        .map(|r| codec.decode_dead_letter(r.value.as_deref().unwrap_or_default()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(DemoResult { exposures, commands, dead_letters, inputs })
 }
 
 /// Runs the demo and prints its report.
 pub async fn run(opts: DemoOptions) -> Result<()> {
     let r = run_pipeline(&opts).await?;
+    let mut stdout = std::io::stdout().lock();
+    report(&mut stdout, &opts, &r)?;
+    Ok(())
+}
+
+/// Writes the demo report.
+fn report(out: &mut impl std::io::Write, opts: &DemoOptions, r: &DemoResult) -> Result<()> {
     if opts.json {
         let doc = serde_json::json!({
             "exposures": r.exposures.iter().map(|e| to_json(&Event::Exposure(e.clone()))).collect::<Vec<_>>(),
             "commands": r.commands.iter().map(|c| to_json(&Event::DeploymentCommand(c.clone()))).collect::<Vec<_>>(),
-            "dead_letters": r.dead_letters,
+            "dead_letters": r.dead_letters.len(),
         });
-        println!("{doc}");
+        writeln!(out, "{doc}")?;
         return Ok(());
     }
-    println!("patchline demo: embedded bus, bundled real CVE/KEV/EPSS sample, generated fleet (as of {})", ymd((DEMO_NOW_MS / 86_400_000) as i32));
+    writeln!(out, "patchline demo: embedded bus, bundled real CVE/KEV/EPSS sample, generated fleet (as of {})", ymd((DEMO_NOW_MS / 86_400_000) as i32))?;
     let inputs: Vec<String> = r.inputs.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    println!("inputs: {}", inputs.join(", "));
+    writeln!(out, "inputs: {}", inputs.join(", "))?;
     let kev = r.exposures.iter().filter(|e| e.kev).count();
-    println!(
+    writeln!(
+            out,
         "outputs: {} open exposures ({kev} on KEV vulnerabilities), {} deployment commands, {} dead letter(s)\n",
         r.exposures.len(),
         r.commands.len(),
-        r.dead_letters
-    );
-    println!("Top exposures (risk 0-1000, SSVC decision, due date, asset, vulnerability, package, top factors):");
+        r.dead_letters.len()
+    )?;
+    writeln!(out, "Top exposures (risk 0-1000, SSVC decision, due date, asset, vulnerability, package, top factors):")?;
     for e in r.exposures.iter().take(opts.limit) {
-        println!("  {}", exposure_line(e));
+        writeln!(out, "  {}", exposure_line(e))?;
     }
-    println!("\nDeployment commands, first {} by wave and deadline:", opts.limit);
+    writeln!(out, "\nDeployment commands, first {} by wave and deadline:", opts.limit)?;
     for c in r.commands.iter().take(opts.limit) {
-        println!("  {}", command_line(c));
+        writeln!(out, "  {}", command_line(c))?;
+    }
+    writeln!(
+        out,
+        "\nDead letters (bad input is kept whole with its coordinates; the stage keeps running):"
+    )?;
+    for d in &r.dead_letters {
+        writeln!(
+            out,
+            "  {}[{}]@{}  stage {}  {}: {}",
+            d.source_topic,
+            d.partition,
+            d.offset,
+            d.stage,
+            d.reason.label(),
+            d.error
+        )?;
     }
     Ok(())
 }

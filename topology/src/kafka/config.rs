@@ -39,6 +39,7 @@ impl KafkaConfig {
         c.set_default("auto.offset.reset", "earliest");
         c.set_default("session.timeout.ms", "10000");
         c.set_default("max.poll.interval.ms", "300000");
+        c.set_default("statistics.interval.ms", "5000");
         c.set("group.id", group);
         c.set("enable.auto.commit", "false");
         c.set("enable.auto.offset.store", "false");

@@ -8,6 +8,8 @@
 use crate::error::{Error, Result};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::producer::StageProducer;
+use crate::observe::events::ConsumerLagMeasured;
+use crate::observe::metrics::StageMetrics;
 use crate::runtime::offsets::OffsetTracker;
 use crate::runtime::record::{CommitOffset, InputRecord};
 use crate::runtime::Source;
@@ -16,15 +18,18 @@ use rdkafka::consumer::{
 };
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::Producer;
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Keeps the tracker in step with partition assignments.
+/// Keeps the tracker in step with partition assignments, and reports consumer lag from
+/// librdkafka's statistics (every `statistics.interval.ms`, default 5 s).
 pub struct StageContext {
     tracker: Arc<OffsetTracker>,
     producer: Arc<StageProducer>,
     topics: Vec<Arc<str>>,
+    metrics: StageMetrics,
 }
 
 impl StageContext {
@@ -37,7 +42,18 @@ impl StageContext {
     }
 }
 
-impl ClientContext for StageContext {}
+impl ClientContext for StageContext {
+    fn stats(&self, statistics: Statistics) {
+        for (name, topic) in &statistics.topics {
+            for (id, p) in &topic.partitions {
+                if *id >= 0 && p.consumer_lag >= 0 {
+                    ConsumerLagMeasured { topic: name, partition: *id, lag: p.consumer_lag }
+                        .emit(&self.metrics);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for StageContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -95,8 +111,9 @@ impl KafkaSource {
         topics: &[Arc<str>],
         tracker: Arc<OffsetTracker>,
         producer: Arc<StageProducer>,
+        metrics: StageMetrics,
     ) -> Result<KafkaSource> {
-        let context = StageContext { tracker, producer, topics: topics.to_vec() };
+        let context = StageContext { tracker, producer, topics: topics.to_vec(), metrics };
         let consumer: StreamConsumer<StageContext> =
             config.consumer(group).create_with_context(context)?;
         Ok(KafkaSource { consumer, topics: topics.to_vec() })

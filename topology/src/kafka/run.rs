@@ -40,8 +40,14 @@ pub async fn run_stage(
     let tracker = OffsetTracker::new();
     let sink = Arc::new(KafkaSink::new(kafka, tracker.clone())?);
     let group = format!("{}.{}", spec.name, stage.name);
-    let source =
-        KafkaSource::new(kafka, &group, &plan.input_order, tracker.clone(), sink.producer())?;
+    let source = KafkaSource::new(
+        kafka,
+        &group,
+        &plan.input_order,
+        tracker.clone(),
+        sink.producer(),
+        metrics.stage(&stage.name),
+    )?;
     let positions = committed_with_retry(&source).await?;
     let restored = replay(kafka, &positions, &mut plan, &codec).await?;
     tracing::info!(

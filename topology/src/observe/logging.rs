@@ -15,8 +15,14 @@ pub const DEFAULT_FILTER: &str = "info";
 /// Installs the global subscriber; `json` selects JSON lines. Returns whether this call
 /// installed it (`false` when one was already installed).
 pub fn init_logging(json: bool) -> bool {
+    init_logging_with(json, DEFAULT_FILTER)
+}
+
+/// Like [`init_logging`], with the filter to use when `RUST_LOG` is unset (e.g. `warn` for
+/// commands whose stdout is the product, like `demo`).
+pub fn init_logging_with(json: bool, default_filter: &str) -> bool {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
