@@ -4,7 +4,11 @@
 use std::process::Command;
 
 fn demo(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_patchline")).arg("demo").args(args).output().expect("run demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_patchline"))
+        .arg("demo")
+        .args(args)
+        .output()
+        .expect("run demo");
     assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
