@@ -24,6 +24,13 @@ pub trait Processor: Send {
         self.process(event, &mut sink)
     }
 
+    /// Drops the partitioned state of every key (the record key of the partitioned inputs, e.g.
+    /// an asset id) for which `keep` is false: the runtime calls it when partitions move to
+    /// another instance. Global tables stay. Processors without partitioned state ignore it.
+    fn retain_partitioned(&mut self, keep: &dyn Fn(&str) -> bool) {
+        let _ = keep;
+    }
+
     /// Number of entries per state store, for the `patchline_state_entries` gauge.
     fn state_sizes(&self) -> Vec<(&'static str, usize)> {
         Vec::new()

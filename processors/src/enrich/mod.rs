@@ -2,31 +2,34 @@
 //! table-table joins), scores the result and emits exposures.
 //!
 //! Invariants:
-//! - any arrival order of the same events ends in the same emitted state per exposure: a finding
-//!   that arrives before its advisory or asset is held and emitted when both are known;
-//! - an update to an advisory, a threat signal or an asset re-evaluates exactly the findings it
+//! - any arrival order of the same events ends in the same state per exposure: a finding that
+//!   arrives before its advisory or asset is held and emitted when both are known;
+//! - an update to an advisory, a threat signal or an asset re-evaluates exactly the exposures it
 //!   touches, and an exposure is emitted only when its content changed;
-//! - a finding reported fixed by every scanner, a decommissioned asset or a withdrawn advisory
-//!   closes the exposure with an explicit `CLOSED` event.
+//! - a finding reported fixed by every scanner, a decommissioned asset, a withdrawn advisory or
+//!   an installed version at or above the fix closes the exposure with an explicit `CLOSED`
+//!   event.
 //!
 //! The exposure topic is a changelog of a table keyed by exposure id: the last event of an id is
 //! its current state. The state of an id starts unknown, not closed, so a replay that sees a fix
 //! before the join completes still emits the `CLOSED` state a consumer may need.
 
+mod build;
+mod intern;
 mod state;
+mod versions_hook;
 
 use crate::error::ProcessError;
 use crate::events::{
-    Advisory, AssetTelemetry, Event, EventKind, Exposure, ExposureStatus, Finding, ThreatSignal,
+    Advisory, AssetTelemetry, Event, EventKind, Exposure, ExposureStatus, Finding, FindingStatus,
+    ThreatSignal,
 };
-use crate::ids::stable_id;
 use crate::processor::Processor;
-use crate::score::{score, Policy, ScoreInput, MODEL_VERSION};
+use crate::score::Policy;
 use crate::validate::validate;
-pub use state::FindingKey;
-use state::{AssessState, FindingEntry, ThreatIntel};
-
-const MS_PER_DAY: i64 = 86_400_000;
+use build::{build, content_hash, merge_reports, Group};
+use intern::Id;
+use state::{AssessState, AssetRow, FindingRow, Mark, Report, NONE};
 
 /// Enrich + score.
 #[derive(Debug, Default)]
@@ -41,187 +44,159 @@ impl AssessProcessor {
         Self::default()
     }
 
-    /// Open exposures currently emitted for `asset_id` (for interactive queries).
-    pub fn open_exposures_of_asset(&self, asset_id: &str) -> Vec<&Exposure> {
-        self.state.emitted_for_asset(asset_id)
+    /// A processor whose tables are presized for about `assets` assets.
+    pub fn with_capacity(assets: usize) -> Self {
+        AssessProcessor { state: AssessState::with_capacity(assets), policy: Policy::default() }
+    }
+
+    /// Open exposures of an asset, rebuilt from the state, sorted by id.
+    pub fn open_exposures_of_asset(&self, asset_id: &str) -> Vec<Exposure> {
+        let Some(asset) = self.state.assets.get(asset_id) else { return Vec::new() };
+        let Some(slot) = self.state.slots.get(asset as usize) else { return Vec::new() };
+        let mut triples: Vec<(Id, Id, Id)> = Vec::new();
+        for f in &slot.findings {
+            let t = (asset, self.state.canonical_of(f.vuln), f.pkg);
+            if t.1 != NONE && !triples.contains(&t) {
+                triples.push(t);
+            }
+        }
+        self.open_exposures(&triples)
+    }
+
+    /// Open exposures of a vulnerability (by any of its names) across the assets held here.
+    pub fn open_exposures_of_vulnerability(&self, name: &str) -> Vec<Exposure> {
+        let Some(id) = self.state.vulns.get(name) else { return Vec::new() };
+        self.open_exposures(&self.state.affected_by(&self.state.names_of(id)))
+    }
+
+    fn open_exposures(&self, triples: &[(Id, Id, Id)]) -> Vec<Exposure> {
+        let mut out: Vec<Exposure> = triples
+            .iter()
+            .filter_map(|&t| self.exposure(t))
+            .filter(|e| e.status == ExposureStatus::Open)
+            .collect();
+        out.sort_by(|a, b| a.exposure_id.cmp(&b.exposure_id));
+        out
+    }
+
+    /// The current exposure of (asset, canonical vulnerability, package).
+    fn exposure(&self, (asset, canonical, pkg): (Id, Id, Id)) -> Option<Exposure> {
+        let slot = self.state.slots.get(asset as usize)?;
+        let reports = merge_reports(
+            slot.findings
+                .iter()
+                .filter(|f| f.pkg == pkg && self.state.canonical_of(f.vuln) == canonical)
+                .flat_map(|f| f.reports.iter()),
+        );
+        let previous = slot.marks.iter().find(|m| m.vuln == canonical && m.pkg == pkg);
+        let group = Group {
+            asset,
+            canonical,
+            pkg,
+            reports: &reports,
+            previous_updated_at: previous.map_or(0, |m| m.updated_at),
+        };
+        build(&self.state, &self.policy, &group)
+    }
+
+    /// Recomputes one exposure and emits it if its content changed.
+    fn evaluate(&mut self, triple: (Id, Id, Id), out: &mut Vec<Event>) {
+        let Some(exposure) = self.exposure(triple) else { return };
+        let hash = content_hash(&exposure);
+        let (asset, vuln, pkg) = triple;
+        let slot = &mut self.state.slots[asset as usize];
+        let open = exposure.status == ExposureStatus::Open;
+        let mark = Mark { vuln, pkg, hash, updated_at: exposure.updated_at, open };
+        match slot.marks.iter_mut().find(|m| m.vuln == vuln && m.pkg == pkg) {
+            Some(m) if m.hash == hash => return,
+            Some(m) => *m = mark,
+            None => slot.marks.push(mark),
+        }
+        out.push(Event::Exposure(exposure));
+    }
+
+    fn evaluate_all(&mut self, triples: Vec<(Id, Id, Id)>, out: &mut Vec<Event>) {
+        for t in triples {
+            self.evaluate(t, out);
+        }
     }
 
     fn on_finding(&mut self, f: Finding, out: &mut Vec<Event>) {
-        let key = FindingKey::of(&f);
-        if !self.state.findings.entry(key.clone()).or_default().report(f) {
-            return; // a newer report from this scanner is already known
+        let vuln = self.state.vuln_id(&f.vulnerability_id);
+        let pkg = self.state.pkg_id(&f.package.ecosystem, &f.package.name);
+        let report = Report {
+            scanner: self.state.strings.intern(&f.scanner),
+            open: f.status == FindingStatus::Open,
+            first_seen: f.first_seen,
+            last_seen: f.last_seen,
+            installed: self.state.strings.intern(&f.package.installed_version),
+            fixed: self.state.opt_string(f.package.fixed_version.as_deref()),
+        };
+        let (asset, slot) = self.state.slot_mut(&f.asset_id);
+        let row = match slot.findings.iter_mut().position(|r| r.vuln == vuln && r.pkg == pkg) {
+            Some(i) => &mut slot.findings[i],
+            None => {
+                slot.findings.push(FindingRow { vuln, pkg, reports: Vec::new() });
+                let last = slot.findings.len() - 1;
+                &mut slot.findings[last]
+            }
+        };
+        match row.reports.iter_mut().find(|r| r.scanner == report.scanner) {
+            Some(old) if old.last_seen > report.last_seen => return, // stale report
+            Some(old) => *old = report,
+            None => row.reports.push(report),
         }
-        self.state.index_finding(&key);
-        self.evaluate(&key, out);
+        self.state.index(vuln, asset);
+        let canonical = self.state.canonical_of(vuln);
+        if canonical != NONE {
+            self.evaluate((asset, canonical, pkg), out);
+        }
     }
 
     fn on_advisory(&mut self, a: Advisory, out: &mut Vec<Event>) {
-        if let Some(old) = self.state.advisories.get(&a.id) {
-            if old.modified > a.modified {
-                return; // an older version arriving late changes nothing
-            }
-        }
-        let names: Vec<String> =
-            std::iter::once(a.id.clone()).chain(a.aliases.iter().cloned()).collect();
-        self.state.put_advisory(a);
-        for key in self.state.findings_named(&names) {
-            self.evaluate(&key, out);
-        }
+        let (_, names) = self.state.put_advisory(a);
+        let touched = self.state.affected_by(&names);
+        self.evaluate_all(touched, out);
     }
 
     fn on_threat(&mut self, t: ThreatSignal, out: &mut Vec<Event>) {
-        let intel = self.state.threats.entry(t.cve_id.clone()).or_default();
-        intel.merge(t.clone());
-        let names = self.state.names_of(&t.cve_id);
-        for key in self.state.findings_named(&names) {
-            self.evaluate(&key, out);
-        }
+        let name = self.state.vuln_id(&t.cve_id);
+        self.state.threats.entry(name).or_default().merge(t);
+        let touched = self.state.affected_by(&self.state.names_of(name));
+        self.evaluate_all(touched, out);
     }
 
     fn on_asset(&mut self, a: AssetTelemetry, out: &mut Vec<Event>) {
-        if let Some(old) = self.state.assets.get(&a.asset_id) {
-            if old.last_seen > a.last_seen {
-                return;
-            }
-        }
-        let asset_id = a.asset_id.clone();
-        self.state.assets.insert(asset_id.clone(), a);
-        for key in self.state.findings_on_asset(&asset_id) {
-            self.evaluate(&key, out);
-        }
-    }
-
-    /// Recomputes the exposure a finding key belongs to and emits it if it changed.
-    ///
-    /// Scanners may report one vulnerability under different ids (a CVE and its GHSA alias):
-    /// every finding key whose id names the same advisory, on the same asset and package, is one
-    /// exposure, identified by the advisory's canonical id.
-    fn evaluate(&mut self, key: &FindingKey, out: &mut Vec<Event>) {
-        let Some(advisory) = self.state.advisory_named(&key.vulnerability_id) else {
-            return; // held until the advisory arrives
+        let row = AssetRow {
+            environment: a.environment,
+            criticality: a.criticality,
+            internet_exposed: a.internet_exposed,
+            decommissioned: a.decommissioned,
+            business_service: self.state.opt_string(a.business_service.as_deref()),
+            ha_group: self.state.opt_string(a.ha_group.as_deref()),
+            last_seen: a.last_seen,
         };
-        let exposure_id =
-            stable_id("exp", &[&key.asset_id, &advisory.id, &key.ecosystem, &key.package]);
-        let group = self.state.group_of(key, advisory);
-        let next = self.build(&group, advisory, exposure_id.clone());
-        let Some(exposure) = next else { return };
-        let changed =
-            self.state.emitted.get(&exposure_id).is_none_or(|p| !same_content(&exposure, p));
-        if changed {
-            out.push(Event::Exposure(exposure.clone()));
-            self.state.emitted.insert(exposure_id, exposure);
+        let (asset, slot) = self.state.slot_mut(&a.asset_id);
+        if slot.row.is_some_and(|old| old.last_seen > row.last_seen) {
+            return; // an older inventory record arriving late changes nothing
         }
+        slot.row = Some(row);
+        let mut triples = Vec::new();
+        for f in &slot.findings {
+            triples.push((f.vuln, f.pkg));
+        }
+        let triples: Vec<(Id, Id, Id)> = triples
+            .into_iter()
+            .map(|(v, p)| (asset, self.state.canonical_of(v), p))
+            .filter(|t| t.1 != NONE)
+            .fold(Vec::new(), |mut acc, t| {
+                if !acc.contains(&t) {
+                    acc.push(t);
+                }
+                acc
+            });
+        self.evaluate_all(triples, out);
     }
-
-    /// The exposure of a group of finding keys, open or closed, or `None` while the asset is
-    /// unknown.
-    fn build(
-        &self,
-        group: &FindingEntry,
-        advisory: &Advisory,
-        exposure_id: String,
-    ) -> Option<Exposure> {
-        let key = group.key.as_ref()?;
-        let asset = self.state.assets.get(&key.asset_id)?;
-        let previous = self.state.emitted.get(&exposure_id);
-        let close_reason = match group.latest_open() {
-            None => Some("fixed"),
-            Some(_) if asset.decommissioned => Some("asset_decommissioned"),
-            Some(_) if advisory.withdrawn.is_some() => Some("advisory_withdrawn"),
-            Some(_) => None,
-        };
-        let empty = ThreatIntel::default();
-        let intel = self.state.intel_for(advisory).unwrap_or(&empty);
-        let s = score(
-            &ScoreInput {
-                cvss: advisory.cvss.as_ref().map(|c| c.base_score),
-                has_exploit_ref: !advisory.exploit_refs.is_empty(),
-                ssvc_automatable: advisory.ssvc.as_ref().and_then(|s| s.automatable),
-                ssvc_technical_impact: advisory.ssvc.as_ref().and_then(|s| s.technical_impact),
-                kev: intel.kev.as_ref(),
-                epss: intel.epss.as_ref(),
-                exploit: intel.exploit.as_ref(),
-                environment: asset.environment,
-                criticality: asset.criticality,
-                internet_exposed: asset.internet_exposed,
-                first_seen_day: group.first_seen().div_euclid(MS_PER_DAY) as i32,
-            },
-            &self.policy,
-        );
-        let updated_at = [
-            group.last_seen(),
-            advisory.modified,
-            asset.last_seen,
-            intel.updated_at,
-            previous.map_or(0, |p| p.updated_at),
-        ]
-        .into_iter()
-        .max()
-        .unwrap_or(0);
-        let report = group.latest_open().or(group.newest())?;
-        let open_sources = group.open_sources();
-        let sources = match (open_sources.is_empty(), previous) {
-            (false, _) => open_sources,
-            (true, Some(p)) => p.sources.clone(),
-            (true, None) => group.reports.keys().cloned().collect(),
-        };
-        let installed_version = report.package.installed_version.clone();
-        let fixed_version = report.package.fixed_version.clone();
-        let fixed_version = fixed_version.or_else(|| advisory_fixed_version(advisory, key));
-        Some(Exposure {
-            exposure_id,
-            asset_id: key.asset_id.clone(),
-            vulnerability_id: advisory.id.clone(),
-            aliases: advisory.aliases.clone(),
-            ecosystem: key.ecosystem.clone(),
-            package: key.package.clone(),
-            installed_version,
-            fixed_version,
-            sources,
-            status: if close_reason.is_some() {
-                ExposureStatus::Closed
-            } else {
-                ExposureStatus::Open
-            },
-            close_reason: close_reason.map(str::to_string),
-            risk: s.risk,
-            likelihood: s.likelihood,
-            impact: s.impact,
-            contributions: s.contributions,
-            ssvc_decision: s.ssvc_decision,
-            due_date: s.due_date,
-            lane: s.lane,
-            kev: intel.kev.is_some(),
-            epss: intel.epss.as_ref().map(|e| e.score),
-            cvss: advisory.cvss.as_ref().map(|c| c.base_score),
-            environment: asset.environment,
-            criticality: asset.criticality,
-            internet_exposed: asset.internet_exposed,
-            business_service: asset.business_service.clone(),
-            ha_group: asset.ha_group.clone(),
-            model_version: MODEL_VERSION.to_string(),
-            policy_version: self.policy.version.clone(),
-            updated_at,
-        })
-    }
-}
-
-/// The first fixed version the advisory names for this package, when the scanner gave none.
-fn advisory_fixed_version(advisory: &Advisory, key: &FindingKey) -> Option<String> {
-    advisory
-        .affected
-        .iter()
-        .filter(|p| p.name == key.package)
-        .flat_map(|p| p.ranges.iter())
-        .find_map(|r| r.fixed.clone())
-}
-
-/// Equal apart from `updated_at`: an exposure is re-emitted only when something a reader cares
-/// about changed.
-fn same_content(a: &Exposure, b: &Exposure) -> bool {
-    let mut a = a.clone();
-    a.updated_at = b.updated_at;
-    &a == b
 }
 
 impl Processor for AssessProcessor {
@@ -245,6 +220,14 @@ impl Processor for AssessProcessor {
             }
         }
         Ok(())
+    }
+
+    fn retain_partitioned(&mut self, keep: &dyn Fn(&str) -> bool) {
+        for asset in 0..self.state.slots.len() as Id {
+            if !keep(self.state.assets.name(asset)) {
+                self.state.drop_asset(asset);
+            }
+        }
     }
 
     fn state_sizes(&self) -> Vec<(&'static str, usize)> {

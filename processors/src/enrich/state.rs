@@ -1,86 +1,71 @@
-//! State of the assess processor: the advisory and threat tables, the asset table, the findings
-//! and the exposures last emitted, with the secondary indexes that find the findings an update
-//! touches. Invariant: every finding key in `findings` is in both indexes, and a key is never
-//! dropped (a fixed finding stays as a tombstone so its closed state survives a replay).
+//! State of the assess processor, kept compact: every id is interned to a dense `u32`, the asset
+//! table is a vector indexed by asset id, each asset's findings and emitted marks live inline in
+//! its slot, and the only hash maps are keyed by integers with a fast hasher.
+//!
+//! Invariants:
+//! - `canonical[name]` is the canonical id of the vulnerability a name belongs to: the CVE id
+//!   among the names of its advisories when there is one, else the advisory's own id;
+//! - every (asset, reported vulnerability) pair present in a slot's findings is listed in
+//!   `by_vuln[reported vulnerability]`, and `drop_asset` removes both sides together;
+//! - advisories and threat intel are global (every instance holds all of them); assets, findings
+//!   and marks are partitioned by asset and can be dropped per asset (`drop_asset`).
 
+use super::intern::{Id, Interner};
 use crate::events::{
-    Advisory, AssetTelemetry, Epss, ExploitSighting, Exposure, Finding, FindingStatus, KevEntry,
-    ThreatSignal,
+    Advisory, Criticality, Environment, Epss, ExploitSighting, KevEntry, ThreatSignal,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
 
-/// Identity of an exposure: asset, vulnerability id as reported, package.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FindingKey {
-    pub asset_id: String,
-    pub vulnerability_id: String,
-    pub ecosystem: String,
-    pub package: String,
+/// "No id".
+pub const NONE: Id = Id::MAX;
+
+/// The compact asset row.
+#[derive(Debug, Clone, Copy)]
+pub struct AssetRow {
+    pub environment: Environment,
+    pub criticality: Criticality,
+    pub internet_exposed: bool,
+    pub decommissioned: bool,
+    pub business_service: Id,
+    pub ha_group: Id,
+    pub last_seen: i64,
 }
 
-impl FindingKey {
-    /// The key of a finding.
-    pub fn of(f: &Finding) -> FindingKey {
-        FindingKey {
-            asset_id: f.asset_id.clone(),
-            vulnerability_id: f.vulnerability_id.clone(),
-            ecosystem: f.package.ecosystem.clone(),
-            package: f.package.name.clone(),
-        }
-    }
+/// One scanner's newest report of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub scanner: Id,
+    pub open: bool,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub installed: Id,
+    pub fixed: Id,
 }
 
-/// The reports of one finding key (or of a group of keys naming one vulnerability): the newest
-/// report per scanner, open or fixed. A fixed report stays, so a replay can rebuild the closed
-/// state, and an older report arriving late never overrides a newer one.
-#[derive(Debug, Default, Clone)]
-pub struct FindingEntry {
-    /// Newest report by scanner.
-    pub reports: BTreeMap<String, Finding>,
-    /// The first key of the group, set by [`AssessState::group_of`].
-    pub key: Option<FindingKey>,
+/// A finding on an asset: a vulnerability as reported, in a package, with each scanner's report.
+#[derive(Debug, Clone)]
+pub struct FindingRow {
+    pub vuln: Id,
+    pub pkg: Id,
+    pub reports: Vec<Report>,
 }
 
-impl FindingEntry {
-    /// Records a report unless the scanner already sent a newer one; true when it was taken.
-    pub fn report(&mut self, f: Finding) -> bool {
-        let newer = self.reports.get(&f.scanner).is_none_or(|old| old.last_seen <= f.last_seen);
-        if newer {
-            self.reports.insert(f.scanner.clone(), f);
-        }
-        newer
-    }
+/// What was last emitted for one exposure (canonical vulnerability, package) of an asset.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    pub vuln: Id,
+    pub pkg: Id,
+    pub hash: u64,
+    pub updated_at: i64,
+    pub open: bool,
+}
 
-    fn open(&self) -> impl Iterator<Item = &Finding> {
-        self.reports.values().filter(|f| f.status == FindingStatus::Open)
-    }
-
-    /// Scanners that report it open, sorted.
-    pub fn open_sources(&self) -> Vec<String> {
-        self.open().map(|f| f.scanner.clone()).collect()
-    }
-
-    /// The most recently seen open report.
-    pub fn latest_open(&self) -> Option<&Finding> {
-        self.open().max_by(|a, b| a.last_seen.cmp(&b.last_seen).then(b.scanner.cmp(&a.scanner)))
-    }
-
-    /// The most recently seen report of any status.
-    pub fn newest(&self) -> Option<&Finding> {
-        self.reports
-            .values()
-            .max_by(|a, b| a.last_seen.cmp(&b.last_seen).then(b.scanner.cmp(&a.scanner)))
-    }
-
-    /// Earliest first sighting across scanners.
-    pub fn first_seen(&self) -> i64 {
-        self.reports.values().map(|f| f.first_seen).min().unwrap_or(0)
-    }
-
-    /// Latest sighting across scanners.
-    pub fn last_seen(&self) -> i64 {
-        self.reports.values().map(|f| f.last_seen).max().unwrap_or(0)
-    }
+/// Everything partitioned under one asset.
+#[derive(Debug, Clone, Default)]
+pub struct AssetSlot {
+    pub row: Option<AssetRow>,
+    pub findings: Vec<FindingRow>,
+    pub marks: Vec<Mark>,
 }
 
 /// Merged threat intelligence of one CVE.
@@ -119,109 +104,187 @@ impl ThreatIntel {
 /// All tables of the assess processor.
 #[derive(Debug, Default)]
 pub struct AssessState {
-    pub advisories: HashMap<String, Advisory>,
-    /// Alias or id -> canonical advisory id.
-    pub names: HashMap<String, String>,
-    pub threats: HashMap<String, ThreatIntel>,
-    pub assets: HashMap<String, AssetTelemetry>,
-    pub findings: HashMap<FindingKey, FindingEntry>,
-    /// The last exposure emitted per exposure id, open or closed.
-    pub emitted: HashMap<String, Exposure>,
-    by_vulnerability: HashMap<String, BTreeSet<FindingKey>>,
-    by_asset: HashMap<String, BTreeSet<FindingKey>>,
+    pub assets: Interner,
+    pub vulns: Interner,
+    pub pkgs: Interner,
+    pub strings: Interner,
+    pub slots: Vec<AssetSlot>,
+    /// Vulnerability name id -> canonical vulnerability id (NONE when no advisory names it).
+    pub canonical: Vec<Id>,
+    /// Canonical id -> the advisories describing it (one per advisory id, from any feed).
+    pub advisories: FxHashMap<Id, Vec<Advisory>>,
+    /// Canonical id -> every name that maps to it.
+    pub names: FxHashMap<Id, Vec<Id>>,
+    /// Vulnerability name id -> merged threat intel.
+    pub threats: FxHashMap<Id, ThreatIntel>,
+    /// Reported vulnerability id -> assets with a finding under that id.
+    pub by_vuln: FxHashMap<Id, Vec<Id>>,
 }
 
+/// Separator between ecosystem and package name in the package interner.
+const PKG_SEP: char = '\u{1f}';
+
 impl AssessState {
-    /// Stores an advisory and indexes its names.
-    pub fn put_advisory(&mut self, a: Advisory) {
-        self.names.insert(a.id.clone(), a.id.clone());
-        for alias in &a.aliases {
-            self.names.entry(alias.clone()).or_insert_with(|| a.id.clone());
-        }
-        self.advisories.insert(a.id.clone(), a);
-    }
-
-    /// The advisory that `id` names (directly or as an alias).
-    pub fn advisory_named(&self, id: &str) -> Option<&Advisory> {
-        self.names.get(id).and_then(|canonical| self.advisories.get(canonical))
-    }
-
-    /// Every name of the vulnerability `id`: the advisory's id and aliases, or just `id`.
-    pub fn names_of(&self, id: &str) -> Vec<String> {
-        match self.advisory_named(id) {
-            Some(a) => std::iter::once(a.id.clone()).chain(a.aliases.iter().cloned()).collect(),
-            None => vec![id.to_string()],
+    /// A state presized for about `assets` assets.
+    pub fn with_capacity(assets: usize) -> AssessState {
+        AssessState {
+            assets: Interner::with_capacity(assets, 12),
+            slots: Vec::with_capacity(assets),
+            ..AssessState::default()
         }
     }
 
-    /// Threat intel for an advisory, looked up by each CVE name it has.
-    pub fn intel_for(&self, a: &Advisory) -> Option<&ThreatIntel> {
-        std::iter::once(&a.id).chain(a.aliases.iter()).find_map(|n| self.threats.get(n))
+    /// The slot of an asset, created when new.
+    pub fn slot_mut(&mut self, asset: &str) -> (Id, &mut AssetSlot) {
+        let id = self.assets.intern(asset);
+        if self.slots.len() <= id as usize {
+            self.slots.resize_with(id as usize + 1, AssetSlot::default);
+        }
+        (id, &mut self.slots[id as usize])
     }
 
-    /// Adds a key to the secondary indexes.
-    pub fn index_finding(&mut self, key: &FindingKey) {
-        self.by_vulnerability.entry(key.vulnerability_id.clone()).or_default().insert(key.clone());
-        self.by_asset.entry(key.asset_id.clone()).or_default().insert(key.clone());
+    /// Interns a vulnerability name.
+    pub fn vuln_id(&mut self, name: &str) -> Id {
+        let id = self.vulns.intern(name);
+        if self.canonical.len() <= id as usize {
+            self.canonical.resize(id as usize + 1, NONE);
+        }
+        id
     }
 
-    /// Merges the reports of every finding key on `key`'s asset and package whose vulnerability
-    /// id names `advisory`. For one scanner, the most recent report wins.
-    pub fn group_of(&self, key: &FindingKey, advisory: &Advisory) -> FindingEntry {
-        let names: Vec<String> =
-            std::iter::once(advisory.id.clone()).chain(advisory.aliases.iter().cloned()).collect();
-        let mut group = FindingEntry { reports: BTreeMap::new(), key: Some(key.clone()) };
-        for k in self.findings_named(&names) {
-            if k.asset_id != key.asset_id
-                || k.ecosystem != key.ecosystem
-                || k.package != key.package
-            {
-                continue;
+    /// The canonical id of a vulnerability name id.
+    pub fn canonical_of(&self, name: Id) -> Id {
+        self.canonical.get(name as usize).copied().unwrap_or(NONE)
+    }
+
+    /// Interns a package.
+    pub fn pkg_id(&mut self, ecosystem: &str, name: &str) -> Id {
+        let mut key = String::with_capacity(ecosystem.len() + name.len() + 1);
+        key.push_str(ecosystem);
+        key.push(PKG_SEP);
+        key.push_str(name);
+        self.pkgs.intern(&key)
+    }
+
+    /// The (ecosystem, name) of a package id.
+    pub fn pkg_name(&self, pkg: Id) -> (&str, &str) {
+        self.pkgs.name(pkg).split_once(PKG_SEP).unwrap_or(("", ""))
+    }
+
+    /// Interns an optional string; `None` and "" are [`NONE`].
+    pub fn opt_string(&mut self, s: Option<&str>) -> Id {
+        match s {
+            Some(s) if !s.is_empty() => self.strings.intern(s),
+            _ => NONE,
+        }
+    }
+
+    /// The text of an interned optional string.
+    pub fn string(&self, id: Id) -> Option<&str> {
+        (id != NONE).then(|| self.strings.name(id))
+    }
+
+    /// Stores an advisory; returns the canonical id and every name of the vulnerability.
+    pub fn put_advisory(&mut self, a: Advisory) -> (Id, Vec<Id>) {
+        let cve = std::iter::once(&a.id).chain(a.aliases.iter()).find(|n| n.starts_with("CVE-"));
+        let canonical_name = cve.unwrap_or(&a.id).clone();
+        let canonical = self.vuln_id(&canonical_name);
+        let mut ids = vec![canonical];
+        for n in std::iter::once(&a.id).chain(a.aliases.iter()) {
+            let id = self.vuln_id(n);
+            if !ids.contains(&id) {
+                ids.push(id);
             }
-            let Some(entry) = self.findings.get(&k) else { continue };
-            for f in entry.reports.values() {
-                group.report(f.clone());
+        }
+        for &id in &ids {
+            if self.canonical[id as usize] == NONE {
+                self.canonical[id as usize] = canonical;
+            }
+            let names = self.names.entry(canonical).or_default();
+            if !names.contains(&id) {
+                names.push(id);
             }
         }
-        group
+        let records = self.advisories.entry(canonical).or_default();
+        match records.iter_mut().find(|r| r.id == a.id) {
+            Some(r) if r.modified <= a.modified => *r = a,
+            Some(_) => {}
+            None => records.push(a),
+        }
+        let names = self.names.get(&canonical).cloned().unwrap_or_default();
+        (canonical, names)
     }
 
-    /// Finding keys reported under any of `names`, sorted.
-    pub fn findings_named(&self, names: &[String]) -> Vec<FindingKey> {
-        let mut keys = BTreeSet::new();
-        for n in names {
-            if let Some(set) = self.by_vulnerability.get(n) {
-                keys.extend(set.iter().cloned());
+    /// Every name id of the vulnerability that `name` belongs to.
+    pub fn names_of(&self, name: Id) -> Vec<Id> {
+        match self.canonical_of(name) {
+            NONE => vec![name],
+            c => self.names.get(&c).cloned().unwrap_or_else(|| vec![name]),
+        }
+    }
+
+    /// Threat intel for a canonical vulnerability, looked up under each of its names.
+    pub fn intel_for(&self, canonical: Id) -> Option<&ThreatIntel> {
+        self.names
+            .get(&canonical)
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(&canonical))
+            .find_map(|n| self.threats.get(n))
+    }
+
+    /// Records that `asset` has a finding reported under `vuln`.
+    pub fn index(&mut self, vuln: Id, asset: Id) {
+        let assets = self.by_vuln.entry(vuln).or_default();
+        if !assets.contains(&asset) {
+            assets.push(asset);
+        }
+    }
+
+    /// (asset, canonical, package) triples touched by the names `names`, in first-seen order.
+    pub fn affected_by(&self, names: &[Id]) -> Vec<(Id, Id, Id)> {
+        let mut out = Vec::new();
+        for &name in names {
+            for &asset in self.by_vuln.get(&name).into_iter().flatten() {
+                let Some(slot) = self.slots.get(asset as usize) else { continue };
+                for f in slot.findings.iter().filter(|f| f.vuln == name) {
+                    let triple = (asset, self.canonical_of(f.vuln), f.pkg);
+                    if triple.1 != NONE && !out.contains(&triple) {
+                        out.push(triple);
+                    }
+                }
             }
         }
-        keys.into_iter().collect()
+        out
     }
 
-    /// Finding keys on an asset, sorted.
-    pub fn findings_on_asset(&self, asset_id: &str) -> Vec<FindingKey> {
-        self.by_asset.get(asset_id).map(|s| s.iter().cloned().collect()).unwrap_or_default()
-    }
-
-    /// Open exposures emitted for an asset, sorted by id. A scan of all open exposures: fine for
-    /// queries, not for the hot path.
-    pub fn emitted_for_asset(&self, asset_id: &str) -> Vec<&Exposure> {
-        let mut v: Vec<&Exposure> = self
-            .emitted
-            .values()
-            .filter(|e| e.asset_id == asset_id && e.status == crate::events::ExposureStatus::Open)
-            .collect();
-        v.sort_by(|a, b| a.exposure_id.cmp(&b.exposure_id));
-        v
+    /// Drops everything partitioned under an asset (its row, findings and marks).
+    pub fn drop_asset(&mut self, asset: Id) {
+        let Some(slot) = self.slots.get_mut(asset as usize) else { return };
+        let slot = std::mem::take(slot);
+        for f in &slot.findings {
+            if let Some(list) = self.by_vuln.get_mut(&f.vuln) {
+                list.retain(|a| *a != asset);
+                if list.is_empty() {
+                    self.by_vuln.remove(&f.vuln);
+                }
+            }
+        }
     }
 
     /// Entries per store.
     pub fn sizes(&self) -> Vec<(&'static str, usize)> {
+        let (mut findings, mut open) = (0, 0);
+        for s in &self.slots {
+            findings += s.findings.len();
+            open += s.marks.iter().filter(|m| m.open).count();
+        }
         vec![
             ("advisories", self.advisories.len()),
             ("threats", self.threats.len()),
-            ("assets", self.assets.len()),
-            ("findings", self.findings.len()),
-            ("exposures", self.emitted.len()),
+            ("assets", self.slots.iter().filter(|s| s.row.is_some()).count()),
+            ("findings", findings),
+            ("open_exposures", open),
         ]
     }
 }
