@@ -39,6 +39,10 @@ pub struct FileConfig {
     /// Offset commit interval in milliseconds. Default: 1000.
     #[serde(default)]
     pub commit_interval_ms: Option<u64>,
+    /// Stable id of this instance (names the consumer group of its global inputs). Default: the
+    /// host name.
+    #[serde(default)]
+    pub instance_id: Option<String>,
 }
 
 /// The effective configuration.
@@ -51,6 +55,7 @@ pub struct Settings {
     pub stages: Vec<String>,
     pub max_in_flight: usize,
     pub commit_interval_ms: u64,
+    pub instance_id: String,
 }
 
 /// Command-line overrides.
@@ -62,6 +67,17 @@ pub struct Overrides {
     pub admin_addr: Option<SocketAddr>,
     pub topology: Option<PathBuf>,
     pub stages: Vec<String>,
+    pub instance_id: Option<String>,
+}
+
+/// The host name, or `default` when it cannot be read.
+fn host_name(env: &BTreeMap<String, String>) -> String {
+    env.get("HOSTNAME")
+        .cloned()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "default".to_string())
 }
 
 impl Settings {
@@ -115,6 +131,12 @@ impl Settings {
             stages: if cli.stages.is_empty() { file.stages } else { cli.stages.clone() },
             max_in_flight: file.max_in_flight.unwrap_or(10_000),
             commit_interval_ms: file.commit_interval_ms.unwrap_or(1_000),
+            instance_id: cli
+                .instance_id
+                .clone()
+                .or_else(|| env.get("PATCHLINE_INSTANCE_ID").cloned())
+                .or(file.instance_id)
+                .unwrap_or_else(|| host_name(env)),
         })
     }
 }

@@ -63,6 +63,9 @@ enum Command {
         /// Run only these stages (repeatable).
         #[arg(long = "stage")]
         stages: Vec<String>,
+        /// Stable id of this instance (env PATCHLINE_INSTANCE_ID; default: the host name).
+        #[arg(long)]
+        instance_id: Option<String>,
         /// Embedded bus only: TOPIC=FILE of JSON lines to feed in (repeatable).
         #[arg(long = "feed")]
         feeds: Vec<String>,
@@ -137,11 +140,15 @@ async fn topics(conn: &Connection, create: bool) -> Result<()> {
 
 async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { conn, schema_registry, admin_addr, stages, feeds } => {
-            let s = settings(
-                &conn,
-                Overrides { schema_registry, admin_addr, stages, ..Default::default() },
-            )?;
+        Command::Run { conn, schema_registry, admin_addr, stages, instance_id, feeds } => {
+            let extra = Overrides {
+                schema_registry,
+                admin_addr,
+                stages,
+                instance_id,
+                ..Default::default()
+            };
+            let s = settings(&conn, extra)?;
             if s.kafka.is_some() {
                 cmd::run::run_kafka(s).await
             } else {

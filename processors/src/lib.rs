@@ -13,6 +13,7 @@ pub mod plan;
 pub mod processor;
 pub mod score;
 pub mod validate;
+pub mod versions;
 
 pub use enrich::AssessProcessor;
 pub use error::ProcessError;

@@ -102,6 +102,7 @@ pub async fn run_kafka(settings: Settings) -> Result<()> {
             codec: codec.clone(),
             metrics: metrics.clone(),
             config: config.clone(),
+            instance: settings.instance_id.clone(),
         };
         let stop = stop_rx.clone();
         let pending = pending.clone();

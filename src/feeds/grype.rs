@@ -88,6 +88,10 @@ struct Artifact {
 }
 
 fn read(json: &str) -> Result<Report, FeedError> {
+    // serde reads a struct from an array too: a top-level array would parse as an empty report.
+    if !json.trim_start().starts_with('{') {
+        return Err(FeedError::malformed(FEED, 0, "a report is a JSON object"));
+    }
     serde_json::from_str(json).map_err(|source| FeedError::Json { feed: FEED, source })
 }
 
@@ -161,10 +165,17 @@ pub fn parse_aliases(json: &str) -> Result<BTreeMap<String, BTreeSet<String>>, F
 /// The OSV ecosystem of a Grype artifact type; see the module documentation.
 fn ecosystem_of(kind: &str, purl: Option<&Purl>, report_distro: &str) -> String {
     let qualifier = purl.and_then(|p| p.distro.split('-').next());
-    let hints: Vec<&str> =
-        qualifier.into_iter().chain(purl.map(|p| p.namespace.as_str())).chain([report_distro]).collect();
+    let hints: Vec<&str> = qualifier
+        .into_iter()
+        .chain(purl.map(|p| p.namespace.as_str()))
+        .chain([report_distro])
+        .collect();
     let os = |allowed: &[&'static str], default: &'static str| {
-        hints.iter().filter_map(|h| os_ecosystem(h)).find(|e| allowed.contains(e)).unwrap_or(default)
+        hints
+            .iter()
+            .filter_map(|h| os_ecosystem(h))
+            .find(|e| allowed.contains(e))
+            .unwrap_or(default)
     };
     let kind = kind.trim().to_ascii_lowercase();
     let ecosystem = match kind.as_str() {
@@ -237,4 +248,96 @@ fn decode(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{
+      "matches": [
+        {"vulnerability": {"id": "GHSA-m2qf-hxjv-5gpq", "severity": "High",
+           "fix": {"versions": ["2.2.5", "2.3.2"], "state": "fixed"}, "risk": 1.5},
+         "relatedVulnerabilities": [{"id": "CVE-2023-30861", "dataSource": "nvd"}],
+         "matchDetails": [], "artifact": {"id": "1", "name": "Flask", "version": "1.1.2",
+           "type": "python", "purl": "pkg:pypi/flask@1.1.2", "locations": []}},
+        {"vulnerability": {"id": "CVE-2024-0001", "fix": {"versions": [], "state": "not-fixed"}},
+         "relatedVulnerabilities": null, "artifact": {"name": "libstdc++6", "version": "12.2.0-14",
+           "type": "deb", "purl": "pkg:deb/ubuntu/libstdc%2B%2B6@12.2.0-14?arch=amd64&distro=ubuntu-22.04"}},
+        {"vulnerability": {"id": "CVE-2022-22965", "fix": {"versions": ["5.3.18"], "state": "wont-fix"}},
+         "artifact": {"name": "spring-beans", "version": "5.3.15", "type": "java-archive",
+           "purl": "pkg:maven/org.springframework/spring-beans@5.3.15"}},
+        {"vulnerability": {"id": "CVE-2025-0938"}, "artifact": {"name": "python",
+           "version": "3.8.20", "type": "binary", "purl": "pkg:generic/python@3.8.20"}}
+      ],
+      "source": {"type": "image"}, "distro": {"name": "debian", "version": "12"}
+    }"#;
+
+    #[test]
+    fn parses_matches() {
+        let f = parse_report(SAMPLE, "a1", "s1", 9).unwrap();
+        assert_eq!(f.len(), 4);
+        assert_eq!(
+            (f[0].scanner.as_str(), f[0].asset_id.as_str(), f[0].scan_id.as_str()),
+            ("grype", "a1", "s1")
+        );
+        assert_eq!((f[0].status, f[0].first_seen, f[0].last_seen), (FindingStatus::Open, 9, 9));
+        assert_eq!(f[0].vulnerability_id, "GHSA-m2qf-hxjv-5gpq"); // primary id kept
+        assert_eq!(
+            (f[0].package.ecosystem.as_str(), f[0].package.name.as_str()),
+            ("PyPI", "flask")
+        );
+        assert_eq!(f[0].package.fixed_version.as_deref(), Some("2.2.5"));
+        // The purl's distro beats the report's distro.
+        assert_eq!(
+            (f[1].package.ecosystem.as_str(), f[1].package.name.as_str()),
+            ("Ubuntu", "libstdc++6")
+        );
+        assert_eq!(f[1].package.fixed_version, None);
+        assert_eq!(f[2].package.name, "org.springframework:spring-beans");
+        assert_eq!(
+            (f[2].package.ecosystem.as_str(), f[2].package.fixed_version.as_deref()),
+            ("Maven", None)
+        );
+        assert_eq!(
+            (f[3].package.ecosystem.as_str(), f[3].package.installed_version.as_str()),
+            ("binary", "3.8.20")
+        );
+        let aliases = parse_aliases(SAMPLE).unwrap();
+        assert_eq!(aliases["GHSA-m2qf-hxjv-5gpq"], BTreeSet::from(["CVE-2023-30861".to_string()]));
+        assert!(aliases["CVE-2024-0001"].is_empty());
+    }
+
+    #[test]
+    fn empty_and_malformed_reports() {
+        assert!(parse_report(r#"{"matches": []}"#, "a", "s", 0).unwrap().is_empty());
+        assert!(parse_report(r#"{"matches": null, "x": 1}"#, "a", "s", 0).unwrap().is_empty());
+        let no_id = r#"{"matches": [{"vulnerability": {"id": ""}, "artifact": {"name": "x"}}]}"#;
+        assert!(parse_report(no_id, "a", "s", 0).unwrap_err().to_string().contains("matches[0]"));
+        assert!(parse_report("[]", "a", "s", 0).unwrap_err().to_string().contains("JSON object"));
+        assert!(matches!(parse_report("{", "a", "s", 0), Err(FeedError::Json { .. })));
+        let deb = r#"{"matches": [{"vulnerability": {"id": "CVE-1"},
+          "artifact": {"name": "tar", "type": "deb", "purl": ""}}], "distro": {"name": "ubuntu"}}"#;
+        assert_eq!(parse_report(deb, "a", "s", 0).unwrap()[0].package.ecosystem, "Ubuntu");
+        assert_eq!(decode("a%2B%zz%4"), "a+%zz%4");
+        assert_eq!(parse_purl("pkg:npm/%40types/node@1#x").unwrap().namespace, "@types");
+    }
+
+    /// Grype's presenter snapshots (anchore/grype, Apache-2.0): real format, synthetic content.
+    #[test]
+    fn parses_the_grype_snapshots() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/scanner/grype/");
+        for file in ["TestJsonImgsPresenter.json", "TestJsonDirsPresenter.json"] {
+            let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+            let f = parse_report(&text, "asset", "scan", 1).unwrap();
+            let ids: Vec<_> = f.iter().map(|f| f.vulnerability_id.as_str()).collect();
+            assert_eq!(ids, ["CVE-1999-0001", "CVE-1999-0002"], "{file}");
+            assert_eq!(
+                (f[0].package.ecosystem.as_str(), f[0].package.name.as_str()),
+                ("RPM", "package-1")
+            );
+            assert_eq!(f[0].package.fixed_version.as_deref(), Some("1.2.1"));
+            assert_eq!(
+                (f[1].package.ecosystem.as_str(), f[1].package.fixed_version.as_deref()),
+                ("Debian", None)
+            );
+        }
+    }
+}

@@ -11,8 +11,10 @@
 
 pub mod cve_table;
 pub mod epss;
+pub mod grype;
 pub mod kev;
 pub mod time;
+pub mod trivy;
 
 mod csv;
 

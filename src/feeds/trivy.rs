@@ -88,6 +88,10 @@ pub fn parse_report(
     scan_id: &str,
     seen_at_ms: i64,
 ) -> Result<Vec<Finding>, FeedError> {
+    // serde reads a struct from an array too; a top-level array is Trivy's old schema v1.
+    if !json.trim_start().starts_with('{') {
+        return Err(FeedError::malformed(FEED, 0, "not a schema v2 report (a JSON object)"));
+    }
     let report: Report =
         serde_json::from_str(json).map_err(|source| FeedError::Json { feed: FEED, source })?;
     if let Some(version) = report.schema_version.filter(|v| *v != SCHEMA_VERSION) {
@@ -174,10 +178,29 @@ pub fn os_ecosystem(distro: &str) -> Option<&'static str> {
         "alpine" => "Alpine",
         "wolfi" => "Wolfi",
         "chainguard" => "Chainguard",
-        "redhat" | "rhel" | "centos" | "rocky" | "alma" | "almalinux" | "amazon" | "amzn"
-        | "amazonlinux" | "oracle" | "ol" | "fedora" | "photon" | "azurelinux" | "cbl-mariner"
-        | "mariner" | "sles" | "suse" | "opensuse" | "opensuse.leap" | "opensuse.tumbleweed"
-        | "opensuse-leap" | "opensuse-tumbleweed" => "RPM",
+        "redhat"
+        | "rhel"
+        | "centos"
+        | "rocky"
+        | "alma"
+        | "almalinux"
+        | "amazon"
+        | "amzn"
+        | "amazonlinux"
+        | "oracle"
+        | "ol"
+        | "fedora"
+        | "photon"
+        | "azurelinux"
+        | "cbl-mariner"
+        | "mariner"
+        | "sles"
+        | "suse"
+        | "opensuse"
+        | "opensuse.leap"
+        | "opensuse.tumbleweed"
+        | "opensuse-leap"
+        | "opensuse-tumbleweed" => "RPM",
         _ => return None,
     })
 }
@@ -275,7 +298,8 @@ mod tests {
     #[test]
     fn malformed_reports_are_errors() {
         let v1 = r#"[{"Target": "x", "Vulnerabilities": []}]"#;
-        assert!(matches!(parse_report(v1, "a", "s", 0), Err(FeedError::Json { .. })));
+        assert!(parse_report(v1, "a", "s", 0).unwrap_err().to_string().contains("schema v2"));
+        assert!(matches!(parse_report("{]", "a", "s", 0), Err(FeedError::Json { .. })));
         let v3 = r#"{"SchemaVersion": 3, "Results": []}"#;
         assert!(parse_report(v3, "a", "s", 0).unwrap_err().to_string().contains("SchemaVersion"));
         let empty_id = r#"{"Results": [{"Type": "npm",

@@ -105,6 +105,11 @@ pub struct StageSpec {
     /// Input topics read ahead of the others when both have backlog (threat intel).
     #[serde(default)]
     pub priority_inputs: Vec<String>,
+    /// Input topics every instance reads in full (global tables, like a Kafka Streams
+    /// GlobalKTable); the other inputs are split across the instances by partition and must be
+    /// co-partitioned. Default: none.
+    #[serde(default)]
+    pub global_inputs: Vec<String>,
     /// Output port name to topic.
     pub outputs: BTreeMap<String, String>,
 }
@@ -159,6 +164,7 @@ impl TopologySpec {
         for s in &mut spec.stages {
             s.inputs = s.inputs.iter().map(p).collect();
             s.priority_inputs = s.priority_inputs.iter().map(p).collect();
+            s.global_inputs = s.global_inputs.iter().map(p).collect();
             s.outputs = s.outputs.iter().map(|(port, t)| (port.clone(), p(t))).collect();
         }
         spec
@@ -197,11 +203,26 @@ impl TopologySpec {
             for input in s.inputs.iter().chain(&s.priority_inputs) {
                 self.topic(input)?;
             }
-            for p in &s.priority_inputs {
+            for p in s.priority_inputs.iter().chain(&s.global_inputs) {
                 if !s.inputs.contains(p) {
                     return Err(Error::Config(format!(
-                        "stage {}: priority input {p} is not an input",
+                        "stage {}: priority or global input {p} is not an input",
                         s.name
+                    )));
+                }
+            }
+            let partitioned: Vec<&TopicSpec> = s
+                .inputs
+                .iter()
+                .filter(|i| !s.global_inputs.contains(i))
+                .map(|i| self.topic(i))
+                .collect::<Result<_>>()?;
+            if let Some(first) = partitioned.first() {
+                if let Some(other) = partitioned.iter().find(|t| t.partitions != first.partitions) {
+                    return Err(Error::Config(format!(
+                        "stage {}: partitioned inputs must be co-partitioned, but {} has {} \
+                         partitions and {} has {}",
+                        s.name, first.name, first.partitions, other.name, other.partitions
                     )));
                 }
             }

@@ -32,18 +32,7 @@ fn unique_prefix(tag: &str) -> String {
 
 /// The bundled topology with every topic name prefixed, consistently everywhere it appears.
 fn prefixed_spec(prefix: &str) -> TopologySpec {
-    let mut spec = TopologySpec::parse(DEFAULT_TOPOLOGY).expect("bundled topology");
-    let rename = |name: &mut String| *name = format!("{prefix}{name}");
-    rename(&mut spec.dead_letter_topic);
-    for topic in &mut spec.topics {
-        rename(&mut topic.name);
-        topic.co_partitioned_with.iter_mut().for_each(rename);
-    }
-    for stage in &mut spec.stages {
-        stage.inputs.iter_mut().for_each(rename);
-        stage.priority_inputs.iter_mut().for_each(rename);
-        stage.outputs.values_mut().for_each(rename);
-    }
+    let spec = TopologySpec::parse(DEFAULT_TOPOLOGY).expect("bundled topology").with_prefix(prefix);
     spec.validate().expect("prefixed topology is valid");
     spec
 }

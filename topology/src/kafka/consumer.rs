@@ -1,38 +1,169 @@
-//! The Kafka source: a consumer-group member that reads a stage's inputs and commits only what
-//! the offset tracker releases.
+//! The Kafka source of a stage: a consumer-group member for the partitioned inputs, plus
+//! consumers of their own for the global inputs (read in full by every instance; the priority
+//! ones first), and replays that rebuild state.
 //!
-//! Invariants: auto-commit and auto offset store are off; on revocation the producer is flushed
-//! and the released positions are committed synchronously before the partitions go, so the next
-//! owner resumes after every acknowledged output and before every unacknowledged one.
+//! Invariants:
+//! - auto-commit and auto offset store are off; only positions the tracker released are
+//!   committed, each through the consumer that owns the topic;
+//! - on revocation the producer is flushed and the released positions are committed
+//!   synchronously before the partitions go;
+//! - every assignment becomes a [`PartitionChange`] whose replay covers each new partition up to
+//!   the group's committed offset, so the runner rebuilds state before handling new records;
+//! - global inputs start where this instance last committed them (its own group
+//!   `<stage group>.global.<instance>`), after a replay up to there; a new instance starts them
+//!   at the end of the topic after replaying everything.
 
+use super::rebalance::{Ownership, QuietContext, StageContext};
+use super::replay::Replay;
 use crate::error::{Error, Result};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::producer::StageProducer;
-use crate::observe::events::ConsumerLagMeasured;
 use crate::observe::metrics::StageMetrics;
 use crate::runtime::offsets::OffsetTracker;
 use crate::runtime::record::{CommitOffset, InputRecord};
-use crate::runtime::Source;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
-use rdkafka::message::{Headers, Message};
-use rdkafka::producer::Producer;
-use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::sync::Arc;
+use crate::runtime::{PartitionChange, Source};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Keeps the tracker in step with partition assignments, and reports consumer lag from
-/// librdkafka's statistics (every `statistics.interval.ms`, default 5 s).
-pub struct StageContext {
-    tracker: Arc<OffsetTracker>,
-    producer: Arc<StageProducer>,
-    topics: Vec<Arc<str>>,
-    metrics: StageMetrics,
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything needed to build a [`KafkaSource`].
+pub struct SourceSettings<'a> {
+    pub kafka: &'a KafkaConfig,
+    pub group: &'a str,
+    pub instance: &'a str,
+    pub partitioned: &'a [Arc<str>],
+    pub global: &'a [Arc<str>],
+    pub priority: &'a [Arc<str>],
+    pub tracker: Arc<OffsetTracker>,
+    pub producer: Arc<StageProducer>,
+    pub metrics: StageMetrics,
 }
 
-impl StageContext {
+/// Reads a stage's inputs from Kafka.
+pub struct KafkaSource {
+    kafka: KafkaConfig,
+    group: StreamConsumer<StageContext>,
+    priority: Option<StreamConsumer<QuietContext>>,
+    global: Option<StreamConsumer<QuietContext>>,
+    topics: Vec<Arc<str>>,
+    priority_topics: Vec<Arc<str>>,
+    global_topics: Vec<Arc<str>>,
+    ownership: Arc<Mutex<Ownership>>,
+    startup: Option<Vec<(Arc<str>, i32, i64)>>,
+    replay: Option<Replay>,
+}
+
+impl KafkaSource {
+    /// Creates the consumers, positions the global ones and joins the group.
+    pub fn start(s: SourceSettings<'_>) -> Result<KafkaSource> {
+        let ownership = Arc::new(Mutex::new(Ownership::default()));
+        let mut topics: Vec<Arc<str>> = s.partitioned.to_vec();
+        topics.extend(s.global.iter().cloned());
+        let context = StageContext::new(
+            s.tracker.clone(),
+            s.producer,
+            topics.clone(),
+            s.metrics,
+            ownership.clone(),
+        );
+        let group: StreamConsumer<StageContext> =
+            s.kafka.consumer(s.group).create_with_context(context)?;
+        let global_group = format!("{}.global.{}", s.group, s.instance);
+        let (priority_topics, global_topics): (Vec<Arc<str>>, Vec<Arc<str>>) =
+            s.global.iter().cloned().partition(|t| s.priority.contains(t));
+        let mut startup = Vec::new();
+        let priority = Self::global_consumer(
+            s.kafka,
+            &global_group,
+            &priority_topics,
+            &s.tracker,
+            &mut startup,
+        )?;
+        let global = Self::global_consumer(
+            s.kafka,
+            &global_group,
+            &global_topics,
+            &s.tracker,
+            &mut startup,
+        )?;
+        if !s.partitioned.is_empty() {
+            let names: Vec<&str> = s.partitioned.iter().map(|t| t.as_ref()).collect();
+            group.subscribe(&names)?;
+        } else {
+            ownership.lock().unwrap_or_else(|p| p.into_inner()).assigned_nothing();
+        }
+        Ok(KafkaSource {
+            kafka: s.kafka.clone(),
+            group,
+            priority,
+            global,
+            topics,
+            priority_topics,
+            global_topics,
+            ownership,
+            startup: Some(startup),
+            replay: None,
+        })
+    }
+
+    /// A consumer assigned every partition of `topics` at this instance's position; the replay
+    /// up to that position is appended to `startup`.
+    fn global_consumer(
+        kafka: &KafkaConfig,
+        group: &str,
+        topics: &[Arc<str>],
+        tracker: &OffsetTracker,
+        startup: &mut Vec<(Arc<str>, i32, i64)>,
+    ) -> Result<Option<StreamConsumer<QuietContext>>> {
+        if topics.is_empty() {
+            return Ok(None);
+        }
+        let consumer: StreamConsumer<QuietContext> =
+            kafka.consumer(group).create_with_context(QuietContext)?;
+        let mut all = TopicPartitionList::new();
+        for topic in topics {
+            for p in partitions_of(&consumer, topic)? {
+                all.add_partition(topic, p);
+            }
+        }
+        let committed = consumer.committed_offsets(all, TIMEOUT)?;
+        let mut assignment = TopicPartitionList::new();
+        let mut first_time = TopicPartitionList::new();
+        for e in committed.elements() {
+            let topic = topics
+                .iter()
+                .find(|t| t.as_ref() == e.topic())
+                .cloned()
+                .unwrap_or_else(|| Arc::from(e.topic()));
+            let position = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => {
+                    let end = consumer.fetch_watermarks(e.topic(), e.partition(), TIMEOUT)?.1;
+                    first_time.add_partition_offset(
+                        e.topic(),
+                        e.partition(),
+                        Offset::Offset(end),
+                    )?;
+                    end
+                }
+            };
+            tracker.assign(&topic, e.partition());
+            startup.push((topic.clone(), e.partition(), position));
+            assignment.add_partition_offset(e.topic(), e.partition(), Offset::Offset(position))?;
+        }
+        consumer.assign(&assignment)?;
+        if first_time.count() > 0 {
+            // A new instance takes the tables as they are now: record that position, so a crash
+            // before its first commit resumes here and still emits what later records change.
+            consumer.commit(&first_time, CommitMode::Sync)?;
+        }
+        Ok(Some(consumer))
+    }
+
     fn intern(&self, topic: &str) -> Arc<str> {
         self.topics
             .iter()
@@ -40,51 +171,59 @@ impl StageContext {
             .cloned()
             .unwrap_or_else(|| Arc::from(topic))
     }
-}
 
-impl ClientContext for StageContext {
-    fn stats(&self, statistics: Statistics) {
-        for (name, topic) in &statistics.topics {
-            for (id, p) in &topic.partitions {
-                if *id >= 0 && p.consumer_lag >= 0 {
-                    ConsumerLagMeasured { topic: name, partition: *id, lag: p.consumer_lag }
-                        .emit(&self.metrics);
-                }
-            }
-        }
+    fn record(&self, m: &BorrowedMessage<'_>) -> InputRecord {
+        to_record(self.intern(m.topic()), m)
     }
 }
 
-impl ConsumerContext for StageContext {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(tpl) = rebalance {
-            if let Err(e) = self.producer.flush(Duration::from_secs(30)) {
-                tracing::warn!(error = %e, "flush on revocation failed; uncommitted inputs will be replayed");
-            }
-            let offsets = self.tracker.take_committable();
-            if let Err(e) = commit(consumer, &offsets, CommitMode::Sync) {
-                tracing::warn!(error = %e, "commit on revocation failed; inputs will be replayed");
-            }
-            for elem in tpl.elements() {
-                self.tracker.revoke(&self.intern(elem.topic()), elem.partition());
-            }
-            tracing::info!(partitions = tpl.count(), "partitions revoked");
-        }
-    }
-
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            for elem in tpl.elements() {
-                self.tracker.assign(&self.intern(elem.topic()), elem.partition());
-            }
-            tracing::info!(partitions = tpl.count(), "partitions assigned");
-        }
-    }
-}
-
-fn commit<C: ConsumerContext>(
+/// Partition ids of a topic; an error names the missing topic.
+fn partitions_of<C: rdkafka::consumer::ConsumerContext>(
     consumer: &impl Consumer<C>,
-    offsets: &[CommitOffset],
+    topic: &str,
+) -> Result<Vec<i32>> {
+    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
+    let mut ids = Vec::new();
+    for t in metadata.topics() {
+        if let Some(e) = t.error() {
+            return Err(Error::Config(format!(
+                "topic {topic}: {e:?}; run `patchline topics create`"
+            )));
+        }
+        ids.extend(t.partitions().iter().map(|p| p.id()));
+    }
+    Ok(ids)
+}
+
+/// An owned copy of a message.
+pub fn to_record(topic: Arc<str>, m: &BorrowedMessage<'_>) -> InputRecord {
+    let headers = m
+        .headers()
+        .map(|h| h.iter().map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec))).collect())
+        .unwrap_or_default();
+    InputRecord {
+        topic,
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        headers,
+        timestamp: m.timestamp().to_millis(),
+    }
+}
+
+async fn recv_from(
+    consumer: &Option<StreamConsumer<QuietContext>>,
+) -> rdkafka::error::KafkaResult<BorrowedMessage<'_>> {
+    match consumer {
+        Some(c) => c.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn commit_to<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &impl Consumer<C>,
+    offsets: &[&CommitOffset],
     mode: CommitMode,
 ) -> Result<()> {
     if offsets.is_empty() {
@@ -97,89 +236,83 @@ fn commit<C: ConsumerContext>(
     consumer.commit(&tpl, mode).map_err(Error::Kafka)
 }
 
-/// Reads a stage's inputs from Kafka as a member of `group`.
-pub struct KafkaSource {
-    consumer: StreamConsumer<StageContext>,
-    topics: Vec<Arc<str>>,
-}
-
-impl KafkaSource {
-    /// Creates the group member; call [`KafkaSource::subscribe`] after restoring state.
-    pub fn new(
-        config: &KafkaConfig,
-        group: &str,
-        topics: &[Arc<str>],
-        tracker: Arc<OffsetTracker>,
-        producer: Arc<StageProducer>,
-        metrics: StageMetrics,
-    ) -> Result<KafkaSource> {
-        let context = StageContext { tracker, producer, topics: topics.to_vec(), metrics };
-        let consumer: StreamConsumer<StageContext> =
-            config.consumer(group).create_with_context(context)?;
-        Ok(KafkaSource { consumer, topics: topics.to_vec() })
-    }
-
-    /// The group's committed position for each partition of the inputs (0 where none).
-    pub fn committed_positions(&self, timeout: Duration) -> Result<Vec<(Arc<str>, i32, i64)>> {
-        let mut tpl = TopicPartitionList::new();
-        for topic in &self.topics {
-            let metadata = self.consumer.fetch_metadata(Some(topic), timeout)?;
-            for t in metadata.topics() {
-                if let Some(e) = t.error() {
-                    return Err(Error::Config(format!(
-                        "topic {topic}: {e:?}; run `patchline topics create`"
-                    )));
-                }
-                for p in t.partitions() {
-                    tpl.add_partition(topic, p.id());
-                }
-            }
-        }
-        let committed = self.consumer.committed_offsets(tpl, timeout)?;
-        Ok(committed
-            .elements()
-            .iter()
-            .map(|e| {
-                let next = match e.offset() {
-                    Offset::Offset(o) => o,
-                    _ => 0,
-                };
-                (self.context_topic(e.topic()), e.partition(), next)
-            })
-            .collect())
-    }
-
-    fn context_topic(&self, topic: &str) -> Arc<str> {
-        self.consumer.context().intern(topic)
-    }
-
-    /// Joins the group.
-    pub fn subscribe(&self) -> Result<()> {
-        let names: Vec<&str> = self.topics.iter().map(|t| t.as_ref()).collect();
-        self.consumer.subscribe(&names).map_err(Error::Kafka)
-    }
-}
-
 impl Source for KafkaSource {
     async fn next(&mut self) -> Result<Option<InputRecord>> {
-        let m = self.consumer.recv().await?;
-        let headers = m
-            .headers()
-            .map(|h| h.iter().map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec))).collect())
-            .unwrap_or_default();
-        Ok(Some(InputRecord {
-            topic: self.context_topic(m.topic()),
-            partition: m.partition(),
-            offset: m.offset(),
-            key: m.key().map(<[u8]>::to_vec),
-            value: m.payload().map(<[u8]>::to_vec),
-            headers,
-            timestamp: m.timestamp().to_millis(),
-        }))
+        // Until the group assigned this instance its partitions, read only the group: a global
+        // record (a KEV addition) must meet the restored findings it re-scores.
+        while !self.ownership.lock().unwrap_or_else(|p| p.into_inner()).assigned_once() {
+            tokio::select! {
+                m = self.group.recv() => return Ok(Some(self.record(&m?))),
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+        // Priority global inputs first, then the other global inputs, then the partitioned ones.
+        let record = tokio::select! {
+            biased;
+            m = recv_from(&self.priority) => self.record(&m?),
+            m = recv_from(&self.global) => self.record(&m?),
+            m = self.group.recv() => self.record(&m?),
+        };
+        Ok(Some(record))
     }
 
     fn commit(&mut self, offsets: &[CommitOffset], sync: bool) -> Result<()> {
         let mode = if sync { CommitMode::Sync } else { CommitMode::Async };
-        commit(&self.consumer, offsets, mode)
+        let of = |topics: &[Arc<str>]| {
+            offsets.iter().filter(|o| topics.contains(&o.topic)).collect::<Vec<_>>()
+        };
+        let grouped: Vec<&CommitOffset> = offsets
+            .iter()
+            .filter(|o| {
+                !self.priority_topics.contains(&o.topic) && !self.global_topics.contains(&o.topic)
+            })
+            .collect();
+        commit_to(&self.group, &grouped, mode)?;
+        if let Some(c) = &self.priority {
+            commit_to(c, &of(&self.priority_topics), mode)?;
+        }
+        if let Some(c) = &self.global {
+            commit_to(c, &of(&self.global_topics), mode)?;
+        }
+        Ok(())
+    }
+
+    fn take_partition_change(&mut self) -> Result<Option<PartitionChange>> {
+        let pending = self.ownership.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let startup = self.startup.take();
+        let Some(super::rebalance::OwnershipChange { owned, added }) = pending else {
+            return Ok(startup.map(|restore| PartitionChange {
+                owned: Default::default(),
+                restore,
+                assigned: false,
+            }));
+        };
+        let mut restore = startup.unwrap_or_default();
+        if !added.is_empty() {
+            let mut tpl = TopicPartitionList::new();
+            for (topic, p) in &added {
+                tpl.add_partition(topic, *p);
+            }
+            for e in self.group.committed_offsets(tpl, TIMEOUT)?.elements() {
+                if let Offset::Offset(o) = e.offset() {
+                    restore.push((self.intern(e.topic()), e.partition(), o));
+                }
+            }
+        }
+        Ok(Some(PartitionChange { owned, restore, assigned: true }))
+    }
+
+    fn start_replay(&mut self, parts: &[(Arc<str>, i32, i64)]) -> Result<()> {
+        self.replay = Replay::start(&self.kafka, parts)?;
+        Ok(())
+    }
+
+    async fn next_replay(&mut self) -> Result<Option<InputRecord>> {
+        let Some(replay) = self.replay.as_mut() else { return Ok(None) };
+        let next = replay.next().await?;
+        if next.is_none() {
+            self.replay = None;
+        }
+        Ok(next)
     }
 }

@@ -6,7 +6,8 @@ pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod producer;
-pub mod restore;
+pub mod rebalance;
+pub mod replay;
 pub mod run;
 
 pub use config::KafkaConfig;

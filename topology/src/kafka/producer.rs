@@ -19,7 +19,9 @@ pub struct DeliveryContext {
     tracker: Arc<OffsetTracker>,
 }
 
-impl ClientContext for DeliveryContext {}
+impl ClientContext for DeliveryContext {
+    fn stats(&self, _statistics: rdkafka::statistics::Statistics) {}
+}
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = Box<AckToken>;

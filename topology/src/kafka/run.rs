@@ -1,13 +1,13 @@
-//! Runs one stage of the topology on Kafka: restore, join the group, process until shutdown.
-//! Invariant: the stage joins its consumer group only after its state is restored, so it never
-//! processes a new record against a state that lacks an older one.
+//! Runs one stage of the topology on Kafka: position the global inputs, join the group, restore
+//! the state of every partition it is given, process until shutdown. Invariant: the runner
+//! restores a partition's state before it handles any new record of it (see the runner's
+//! partition changes), so no record is processed against a state that lacks an older one.
 
 use crate::codec::Codec;
 use crate::error::Result;
 use crate::kafka::config::KafkaConfig;
-use crate::kafka::consumer::KafkaSource;
+use crate::kafka::consumer::{KafkaSource, SourceSettings};
 use crate::kafka::producer::KafkaSink;
-use crate::kafka::restore::replay;
 use crate::observe::metrics::Metrics;
 use crate::runtime::offsets::OffsetTracker;
 use crate::runtime::runner::{RunSummary, RunnerConfig, StageRunner};
@@ -26,54 +26,53 @@ pub struct KafkaStage {
     pub codec: Arc<Codec>,
     pub metrics: Arc<Metrics>,
     pub config: RunnerConfig,
+    /// Stable id of this instance; names the consumer group of its global inputs.
+    pub instance: String,
 }
 
-/// Restores and runs the stage until `shutdown` turns true; calls `on_ready` once restored.
+/// Runs the stage until `shutdown` turns true; calls `on_ready` once its state is restored.
 pub async fn run_stage(
     s: KafkaStage,
     shutdown: watch::Receiver<bool>,
-    on_ready: impl FnOnce() + Send,
+    on_ready: impl FnOnce() + Send + 'static,
 ) -> Result<RunSummary> {
-    let KafkaStage { spec, stage, kafka, codec, metrics, config } = s;
-    let (spec, stage, kafka) = (&spec, &stage, &kafka);
-    let mut plan = StagePlan::build(spec, stage)?;
+    let plan = StagePlan::build(&s.spec, &s.stage)?;
     let tracker = OffsetTracker::new();
-    let sink = Arc::new(KafkaSink::new(kafka, tracker.clone())?);
-    let group = format!("{}.{}", spec.name, stage.name);
-    let source = KafkaSource::new(
-        kafka,
-        &group,
-        &plan.input_order,
-        tracker.clone(),
-        sink.producer(),
-        metrics.stage(&stage.name),
-    )?;
-    let positions = committed_with_retry(&source).await?;
-    let restored = replay(kafka, &positions, &mut plan, &codec).await?;
-    tracing::info!(
-        stage = %stage.name,
-        records = restored.records,
-        skipped = restored.skipped,
-        elapsed_ms = restored.elapsed_ms as u64,
-        "state restored from source topics"
-    );
-    source.subscribe()?;
-    on_ready();
-    let runner =
-        StageRunner::new(plan, codec, source, sink, tracker, metrics.stage(&stage.name), config);
-    runner.run(shutdown).await
+    let sink = Arc::new(KafkaSink::new(&s.kafka, tracker.clone())?);
+    let group = format!("{}.{}", s.spec.name, s.stage.name);
+    let partitioned: Vec<Arc<str>> =
+        plan.input_order.iter().filter(|t| !plan.global_inputs.contains(t)).cloned().collect();
+    let metrics = s.metrics.stage(&s.stage.name);
+    let source = with_retry(|| {
+        KafkaSource::start(SourceSettings {
+            kafka: &s.kafka,
+            group: &group,
+            instance: &s.instance,
+            partitioned: &partitioned,
+            global: &plan.global_inputs,
+            priority: &plan.priority_inputs,
+            tracker: tracker.clone(),
+            producer: sink.producer(),
+            metrics: metrics.clone(),
+        })
+    })
+    .await?;
+    StageRunner::new(plan, s.codec, source, sink, tracker, metrics, s.config)
+        .on_ready(on_ready)
+        .run(shutdown)
+        .await
 }
 
-/// The group's committed positions, retrying while the group coordinator is still being elected
-/// or loaded (normal for a new group or a freshly started broker).
-async fn committed_with_retry(source: &KafkaSource) -> Result<Vec<(Arc<str>, i32, i64)>> {
+/// Retries `f` while it fails with a retryable error, e.g. while the group coordinator is being
+/// elected (normal for a new group or a freshly started broker).
+async fn with_retry<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let mut attempts = 0;
     loop {
-        match source.committed_positions(Duration::from_secs(10)) {
-            Ok(p) => return Ok(p),
+        match f() {
+            Ok(v) => return Ok(v),
             Err(e) if e.retryable() && attempts < 60 => {
                 attempts += 1;
-                tracing::debug!(error = %e, attempts, "committed offsets not available yet; retrying");
+                tracing::debug!(error = %e, attempts, "Kafka not ready yet; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(e),

@@ -12,8 +12,23 @@ pub mod stage;
 
 use crate::error::Result;
 use record::{AckToken, CommitOffset, InputRecord, OutputRecord};
+use std::collections::BTreeSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// A change of what this instance owns (a Kafka rebalance, or the first assignment).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionChange {
+    /// Partition numbers of the partitioned inputs now owned (equal across co-partitioned
+    /// inputs).
+    pub owned: BTreeSet<i32>,
+    /// Partitions whose state must be rebuilt, each up to (excluding) the given offset.
+    pub restore: Vec<(Arc<str>, i32, i64)>,
+    /// True once the group has assigned this instance its partitions (the stage is ready after
+    /// restoring them); false for the start-up replay of global inputs alone.
+    pub assigned: bool,
+}
 
 /// Where a stage reads from.
 pub trait Source: Send {
@@ -26,6 +41,23 @@ pub trait Source: Send {
     /// Lag per (topic, partition) when the bus knows it.
     fn lag(&self) -> Vec<(String, i32, i64)> {
         Vec::new()
+    }
+
+    /// The ownership change since the last call, if any. Sources that never rebalance return
+    /// `None` (the embedded bus: one instance owns everything).
+    fn take_partition_change(&mut self) -> Result<Option<PartitionChange>> {
+        Ok(None)
+    }
+
+    /// Starts replaying `parts` (each from its beginning up to the given offset).
+    fn start_replay(&mut self, parts: &[(Arc<str>, i32, i64)]) -> Result<()> {
+        let _ = parts;
+        Ok(())
+    }
+
+    /// The next record of the replay; `Ok(None)` when it is complete.
+    fn next_replay(&mut self) -> impl Future<Output = Result<Option<InputRecord>>> + Send {
+        async { Ok(None) }
     }
 }
 

@@ -64,6 +64,7 @@ pub struct StageRunner<S: Source, K: Sink> {
     counters: HashMap<(Arc<str>, bool), IntCounter>,
     summary: RunSummary,
     scratch: Vec<Event>,
+    on_ready: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl<S: Source, K: Sink> StageRunner<S, K> {
@@ -88,7 +89,56 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             counters: HashMap::new(),
             summary: RunSummary::default(),
             scratch: Vec::new(),
+            on_ready: None,
         }
+    }
+
+    /// Calls `ready` once the stage has restored its state and owns its first partitions.
+    pub fn on_ready(mut self, ready: impl FnOnce() + Send + 'static) -> Self {
+        self.on_ready = Some(Box::new(ready));
+        self
+    }
+
+    /// Applies an ownership change: drops the state of partitions no longer owned (and of those
+    /// about to be rebuilt), then replays the partitions to rebuild. Emits nothing.
+    async fn apply_partition_changes(&mut self) -> Result<()> {
+        let Some(change) = self.source.take_partition_change()? else { return Ok(()) };
+        let started = Instant::now();
+        let rebuilt: std::collections::BTreeSet<i32> = change
+            .restore
+            .iter()
+            .filter(|(t, _, _)| !self.plan.global_inputs.contains(t))
+            .map(|(_, p, _)| *p)
+            .collect();
+        let partitions = self.plan.partitioned_partitions;
+        let owned = change.owned.clone();
+        self.plan.processor.retain_partitioned(&|key: &str| {
+            let p = crate::embedded::partition_for(key.as_bytes(), partitions);
+            owned.contains(&p) && !rebuilt.contains(&p)
+        });
+        self.source.start_replay(&change.restore)?;
+        let (mut applied, mut skipped) = (0u64, 0u64);
+        while let Some(record) = self.source.next_replay().await? {
+            if restore_record(&mut self.plan, &self.codec, &record).await {
+                applied += 1;
+            } else {
+                skipped += 1;
+            }
+        }
+        tracing::info!(
+            stage = %self.plan.name,
+            owned = ?change.owned,
+            replayed = applied,
+            skipped,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "partitions restored"
+        );
+        if change.assigned {
+            if let Some(ready) = self.on_ready.take() {
+                ready();
+            }
+        }
+        Ok(())
     }
 
     /// The processor, for interactive queries and tests.
@@ -132,6 +182,7 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             if let Some(failure) = self.tracker.failure() {
                 return Err(Error::Closed(failure));
             }
+            self.apply_partition_changes().await?;
             if self.tracker.in_flight() >= self.config.max_in_flight {
                 // Backpressure: read nothing until acknowledgements free room.
                 self.tracker.wait_progress().await;
@@ -146,7 +197,11 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
                 }
                 _ = commit_timer.tick() => self.commit(false)?,
                 next = self.source.next() => match next? {
-                    Some(record) => self.handle(record).await?,
+                    Some(record) => {
+                        // A rebalance happens inside `next`: restore before handling.
+                        self.apply_partition_changes().await?;
+                        self.handle(record).await?
+                    }
                     None => break,
                 },
             }

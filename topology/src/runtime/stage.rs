@@ -25,6 +25,10 @@ pub struct StagePlan {
     /// Inputs in read order, priority inputs first.
     pub input_order: Vec<Arc<str>>,
     pub priority_inputs: Vec<Arc<str>>,
+    /// Inputs every instance reads in full.
+    pub global_inputs: Vec<Arc<str>>,
+    /// Partition count of the partitioned (co-partitioned) inputs; 1 when there are none.
+    pub partitioned_partitions: i32,
     pub outputs: HashMap<EventKind, Arc<str>>,
     pub dead_letter_topic: Arc<str>,
 }
@@ -65,6 +69,15 @@ impl StagePlan {
                 input_order.push(Arc::from(name.as_str()));
             }
         }
+        let global_inputs: Vec<Arc<str>> =
+            stage.global_inputs.iter().map(|s| Arc::from(s.as_str())).collect();
+        let partitioned_partitions = stage
+            .inputs
+            .iter()
+            .find(|i| !stage.global_inputs.contains(i))
+            .map(|i| spec.topic(i).map(|t| t.partitions))
+            .transpose()?
+            .unwrap_or(1);
         let mut outputs = HashMap::new();
         for kind in processor.output_kinds() {
             let topic = stage
@@ -86,6 +99,8 @@ impl StagePlan {
             inputs,
             input_order,
             priority_inputs,
+            global_inputs,
+            partitioned_partitions,
             outputs,
             dead_letter_topic: Arc::from(spec.dead_letter_topic.as_str()),
         })
