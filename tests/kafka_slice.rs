@@ -299,6 +299,25 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     })
     .await;
     let ready = http_get(admin, "/readyz").map(|(s, _)| s);
+    // Interactive queries read the live state.
+    let query = |path: &str| -> serde_json::Value {
+        let (status, body) = http_get(admin, path).unwrap_or_default();
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap_or_default()
+    };
+    let ids = |v: &serde_json::Value, field: &str| -> Vec<String> {
+        let mut ids: Vec<String> = v["exposures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e[field].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let of_web1 = query("/assets/web-1/exposures");
+    let of_cve = query("/vulnerabilities/CVE-2026-1001/exposures");
+    let of_ghsa = query("/vulnerabilities/GHSA-aaaa-bbbb-cccc/exposures");
     let mut metrics = String::new();
     let scraped = eventually(Duration::from_secs(10), || {
         metrics = http_get(admin, "/metrics").map(|(_, body)| body).unwrap_or_default();
@@ -324,6 +343,13 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     );
     assert_eq!(ready, Some(200), "/readyz after restore");
     assert!(scraped, "consumer lag missing from /metrics:\n{metrics}");
+    assert_eq!(
+        ids(&of_web1, "vulnerability_id"),
+        vec!["CVE-2026-1001", "CVE-2026-1003"],
+        "{of_web1}"
+    );
+    assert_eq!(ids(&of_cve, "asset_id"), vec!["web-1", "web-2"], "{of_cve}");
+    assert_eq!(ids(&of_ghsa, "asset_id"), vec!["db-1", "web-1"], "{of_ghsa}");
     for family in [
         "patchline_records_in_total",
         "patchline_records_out_total",

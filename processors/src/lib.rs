@@ -18,4 +18,4 @@ pub mod versions;
 pub use enrich::AssessProcessor;
 pub use error::ProcessError;
 pub use plan::PlanProcessor;
-pub use processor::Processor;
+pub use processor::{Processor, Query};

@@ -7,6 +7,15 @@
 use crate::error::ProcessError;
 use crate::events::{Event, EventKind};
 
+/// A read of a processor's state (an interactive query, like Kafka Streams').
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Open exposures of an asset.
+    AssetExposures(String),
+    /// Open exposures of a vulnerability, by any of its ids.
+    VulnerabilityExposures(String),
+}
+
 /// Stage logic driven by the runtime.
 pub trait Processor: Send {
     /// Short name, used in logs and metrics.
@@ -29,6 +38,12 @@ pub trait Processor: Send {
     /// another instance. Global tables stay. Processors without partitioned state ignore it.
     fn retain_partitioned(&mut self, keep: &dyn Fn(&str) -> bool) {
         let _ = keep;
+    }
+
+    /// Answers a query from the state; `None` when this processor does not serve it.
+    fn query(&self, query: &Query) -> Option<Vec<Event>> {
+        let _ = query;
+        None
     }
 
     /// Number of entries per state store, for the `patchline_state_entries` gauge.

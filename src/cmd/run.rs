@@ -11,7 +11,8 @@ use crate::output::to_json;
 use patchline_topology::codec::{Codec, Format};
 use patchline_topology::embedded::EmbeddedPipeline;
 use patchline_topology::kafka::run::{run_stage, KafkaStage};
-use patchline_topology::observe::{http, metrics::Metrics};
+use patchline_topology::observe::{http, metrics::Metrics, query_router};
+use patchline_topology::runtime::query::query_channel;
 use patchline_topology::runtime::runner::RunnerConfig;
 use patchline_topology::spec::TopologySpec;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,12 +72,6 @@ pub async fn run_kafka(settings: Settings) -> Result<()> {
     let metrics = Metrics::new()?;
     metrics.set_not_ready("restoring state");
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut admin_stop = stop_rx.clone();
-    let addr = http::serve(settings.admin_addr, http::router(metrics.clone()), async move {
-        let _ = admin_stop.wait_for(|s| *s).await;
-    })
-    .await?;
-    tracing::info!(%addr, "admin HTTP listening (/metrics, /healthz, /readyz)");
     let stages: Vec<_> = spec
         .stages
         .iter()
@@ -92,8 +87,22 @@ pub async fn run_kafka(settings: Settings) -> Result<()> {
         commit_interval: Duration::from_millis(settings.commit_interval_ms),
         ..RunnerConfig::default()
     };
+    let mut handles = Vec::new();
+    let mut receivers = Vec::new();
+    for stage in &stages {
+        let (handle, rx) = query_channel();
+        handles.push((stage.name.clone(), handle));
+        receivers.push(rx);
+    }
+    let mut admin_stop = stop_rx.clone();
+    let router = http::router(metrics.clone()).merge(query_router(handles));
+    let addr = http::serve(settings.admin_addr, router, async move {
+        let _ = admin_stop.wait_for(|s| *s).await;
+    })
+    .await?;
+    tracing::info!(%addr, "admin HTTP listening (/metrics, /healthz, /readyz, /assets/{{id}}/exposures, /vulnerabilities/{{id}}/exposures)");
     let mut tasks = Vec::new();
-    for stage in stages {
+    for (stage, queries) in stages.into_iter().zip(receivers) {
         let name = stage.name.clone();
         let job = KafkaStage {
             spec: spec.clone(),
@@ -113,7 +122,7 @@ pub async fn run_kafka(settings: Settings) -> Result<()> {
                     ready_metrics.set_ready();
                 }
             };
-            (name, run_stage(job, stop, on_ready).await)
+            (name, run_stage(job, stop, queries, on_ready).await)
         }));
     }
     let stopper = tokio::spawn(async move {

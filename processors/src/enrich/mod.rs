@@ -24,7 +24,7 @@ use crate::events::{
     Advisory, AssetTelemetry, Event, EventKind, Exposure, ExposureStatus, Finding, FindingStatus,
     ThreatSignal,
 };
-use crate::processor::Processor;
+use crate::processor::{Processor, Query};
 use crate::score::Policy;
 use crate::validate::validate;
 use build::{build, content_hash, merge_reports, Group};
@@ -220,6 +220,14 @@ impl Processor for AssessProcessor {
             }
         }
         Ok(())
+    }
+
+    fn query(&self, query: &Query) -> Option<Vec<Event>> {
+        let exposures = match query {
+            Query::AssetExposures(asset) => self.open_exposures_of_asset(asset),
+            Query::VulnerabilityExposures(id) => self.open_exposures_of_vulnerability(id),
+        };
+        Some(exposures.into_iter().map(Event::Exposure).collect())
     }
 
     fn retain_partitioned(&mut self, keep: &dyn Fn(&str) -> bool) {

@@ -10,12 +10,13 @@ use crate::kafka::consumer::{KafkaSource, SourceSettings};
 use crate::kafka::producer::KafkaSink;
 use crate::observe::metrics::Metrics;
 use crate::runtime::offsets::OffsetTracker;
+use crate::runtime::query::QueryRequest;
 use crate::runtime::runner::{RunSummary, RunnerConfig, StageRunner};
 use crate::runtime::stage::StagePlan;
 use crate::spec::{StageSpec, TopologySpec};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// Everything one stage needs to run on Kafka.
 #[derive(Clone)]
@@ -30,10 +31,12 @@ pub struct KafkaStage {
     pub instance: String,
 }
 
-/// Runs the stage until `shutdown` turns true; calls `on_ready` once its state is restored.
+/// Runs the stage until `shutdown` turns true, answering `queries` between records; calls
+/// `on_ready` once its state is restored.
 pub async fn run_stage(
     s: KafkaStage,
     shutdown: watch::Receiver<bool>,
+    queries: mpsc::Receiver<QueryRequest>,
     on_ready: impl FnOnce() + Send + 'static,
 ) -> Result<RunSummary> {
     let plan = StagePlan::build(&s.spec, &s.stage)?;
@@ -59,6 +62,7 @@ pub async fn run_stage(
     .await?;
     StageRunner::new(plan, s.codec, source, sink, tracker, metrics, s.config)
         .on_ready(on_ready)
+        .serve_queries(queries)
         .run(shutdown)
         .await
 }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod queries;
 
 pub use events::{
     ConsumerLagMeasured, OffsetsCommitted, RecordDeadLettered, StageStarted, StageStopped,
@@ -18,3 +19,4 @@ pub use events::{
 pub use http::{router, serve};
 pub use logging::init_logging;
 pub use metrics::{Metrics, StageMetrics};
+pub use queries::query_router;

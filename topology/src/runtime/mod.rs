@@ -6,6 +6,7 @@
 //! the sink differ, and both keep the at-least-once contract of the tracker.
 
 pub mod offsets;
+pub mod query;
 pub mod record;
 pub mod runner;
 pub mod stage;

@@ -9,6 +9,7 @@
 //! - at most `max_in_flight` outputs are unacknowledged at any time (backpressure).
 
 use super::offsets::OffsetTracker;
+use super::query::QueryRequest;
 use super::record::{InputRecord, OutputRecord};
 use super::stage::{InputRoute, StagePlan};
 use super::{Sink, Source};
@@ -23,7 +24,7 @@ use prometheus::IntCounter;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// Tuning of a runner. Defaults: 10,000 outputs in flight, commit every second.
 #[derive(Debug, Clone)]
@@ -65,6 +66,7 @@ pub struct StageRunner<S: Source, K: Sink> {
     summary: RunSummary,
     scratch: Vec<Event>,
     on_ready: Option<Box<dyn FnOnce() + Send>>,
+    queries: Option<mpsc::Receiver<QueryRequest>>,
 }
 
 impl<S: Source, K: Sink> StageRunner<S, K> {
@@ -90,7 +92,14 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             summary: RunSummary::default(),
             scratch: Vec::new(),
             on_ready: None,
+            queries: None,
         }
+    }
+
+    /// Serves interactive queries arriving on `queries`, between records.
+    pub fn serve_queries(mut self, queries: mpsc::Receiver<QueryRequest>) -> Self {
+        self.queries = Some(queries);
+        self
     }
 
     /// Calls `ready` once the stage has restored its state and owns its first partitions.
@@ -194,6 +203,10 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
                     if changed.is_err() || *shutdown.borrow() {
                         break;
                     }
+                }
+                Some(request) = next_query(&mut self.queries) => {
+                    let answer = self.plan.processor.query(&request.query);
+                    let _ = request.reply.send(answer);
                 }
                 _ = commit_timer.tick() => self.commit(false)?,
                 next = self.source.next() => match next? {
@@ -383,5 +396,13 @@ pub async fn restore_record(plan: &mut StagePlan, codec: &Codec, record: &InputR
     match decode(codec, &route, record).await {
         Ok(event) => plan.processor.restore(event).is_ok(),
         Err(_) => false,
+    }
+}
+
+/// The next query, or never when the stage serves none.
+async fn next_query(queries: &mut Option<mpsc::Receiver<QueryRequest>>) -> Option<QueryRequest> {
+    match queries {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
