@@ -40,6 +40,21 @@ pub trait Processor: Send {
         let _ = keep;
     }
 
+    /// The state key under which `event` (just processed) is now the stored value, if it is:
+    /// the runtime then writes the input record to the input's changelog under that key. `None`
+    /// for inputs that changed nothing (a stale report) or that are not partitioned state.
+    fn changelog_key(&self, event: &Event) -> Option<String> {
+        let _ = event;
+        None
+    }
+
+    /// Forgets what was emitted for the partitioned keys `which` selects, so that the next
+    /// evaluation of each emits again. Used after restoring from a changelog, which may hold
+    /// the effect of inputs whose outputs were never delivered.
+    fn forget_emitted(&mut self, which: &dyn Fn(&str) -> bool) {
+        let _ = which;
+    }
+
     /// Answers a query from the state; `None` when this processor does not serve it.
     fn query(&self, query: &Query) -> Option<Vec<Event>> {
         let _ = query;

@@ -112,6 +112,12 @@ pub struct StageSpec {
     pub global_inputs: Vec<String>,
     /// Output port name to topic.
     pub outputs: BTreeMap<String, String>,
+    /// Partitioned input topic to its changelog topic: a compacted topic holding the newest
+    /// record of each state key, from which a new owner restores the partition's state instead
+    /// of replaying the whole input. Inputs without a changelog rebuild from the input itself
+    /// (for clusters that forbid compacted topics). Default: none.
+    #[serde(default)]
+    pub changelogs: BTreeMap<String, String>,
 }
 
 /// The whole topology.
@@ -166,6 +172,7 @@ impl TopologySpec {
             s.priority_inputs = s.priority_inputs.iter().map(p).collect();
             s.global_inputs = s.global_inputs.iter().map(p).collect();
             s.outputs = s.outputs.iter().map(|(port, t)| (port.clone(), p(t))).collect();
+            s.changelogs = s.changelogs.iter().map(|(i, c)| (p(i), p(c))).collect();
         }
         spec
     }
@@ -223,6 +230,25 @@ impl TopologySpec {
                         "stage {}: partitioned inputs must be co-partitioned, but {} has {} \
                          partitions and {} has {}",
                         s.name, first.name, first.partitions, other.name, other.partitions
+                    )));
+                }
+            }
+            for (input, changelog) in &s.changelogs {
+                let (i, c) = (self.topic(input)?, self.topic(changelog)?);
+                if !s.inputs.contains(input) || s.global_inputs.contains(input) {
+                    return Err(Error::Config(format!(
+                        "stage {}: changelog {changelog} belongs to {input}, which is not a \
+                         partitioned input",
+                        s.name
+                    )));
+                }
+                if (i.kind.as_str(), i.format, i.partitions)
+                    != (c.kind.as_str(), c.format, c.partitions)
+                {
+                    return Err(Error::Config(format!(
+                        "stage {}: changelog {changelog} must have the kind, format and partition \
+                         count of {input}",
+                        s.name
                     )));
                 }
             }

@@ -230,6 +230,46 @@ impl Processor for AssessProcessor {
         Some(exposures.into_iter().map(Event::Exposure).collect())
     }
 
+    fn changelog_key(&self, event: &Event) -> Option<String> {
+        let s = &self.state;
+        match event {
+            Event::Finding(f) => {
+                let slot = s.slots.get(s.assets.get(&f.asset_id)? as usize)?;
+                let vuln = s.vulns.get(&f.vulnerability_id)?;
+                let pkg = s.pkgs.get(&state::pkg_key(&f.package.ecosystem, &f.package.name))?;
+                let scanner = s.strings.get(&f.scanner)?;
+                let row = slot.findings.iter().find(|r| r.vuln == vuln && r.pkg == pkg)?;
+                let report = row.reports.iter().find(|r| r.scanner == scanner)?;
+                let current = report.last_seen == f.last_seen
+                    && report.open == (f.status == FindingStatus::Open);
+                current.then(|| {
+                    [
+                        &f.asset_id,
+                        &f.vulnerability_id,
+                        &f.package.ecosystem,
+                        &f.package.name,
+                        &f.scanner,
+                    ]
+                    .map(|x| x.as_str())
+                    .join("\u{1f}")
+                })
+            }
+            Event::AssetTelemetry(a) => {
+                let slot = s.slots.get(s.assets.get(&a.asset_id)? as usize)?;
+                (slot.row?.last_seen == a.last_seen).then(|| a.asset_id.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn forget_emitted(&mut self, which: &dyn Fn(&str) -> bool) {
+        for asset in 0..self.state.slots.len() as Id {
+            if which(self.state.assets.name(asset)) {
+                self.state.slots[asset as usize].marks.clear();
+            }
+        }
+    }
+
     fn retain_partitioned(&mut self, keep: &dyn Fn(&str) -> bool) {
         for asset in 0..self.state.slots.len() as Id {
             if !keep(self.state.assets.name(asset)) {

@@ -124,6 +124,15 @@ pub struct AssessState {
 /// Separator between ecosystem and package name in the package interner.
 const PKG_SEP: char = '\u{1f}';
 
+/// The interned form of a package: ecosystem, separator, name.
+pub fn pkg_key(ecosystem: &str, name: &str) -> String {
+    let mut key = String::with_capacity(ecosystem.len() + name.len() + 1);
+    key.push_str(ecosystem);
+    key.push(PKG_SEP);
+    key.push_str(name);
+    key
+}
+
 impl AssessState {
     /// A state presized for about `assets` assets.
     pub fn with_capacity(assets: usize) -> AssessState {
@@ -159,11 +168,7 @@ impl AssessState {
 
     /// Interns a package.
     pub fn pkg_id(&mut self, ecosystem: &str, name: &str) -> Id {
-        let mut key = String::with_capacity(ecosystem.len() + name.len() + 1);
-        key.push_str(ecosystem);
-        key.push(PKG_SEP);
-        key.push_str(name);
-        self.pkgs.intern(&key)
+        self.pkgs.intern(&pkg_key(ecosystem, name))
     }
 
     /// The (ecosystem, name) of a package id.

@@ -80,7 +80,7 @@ macro_rules! total_order_tests {
         mod $name {
             use super::*;
             proptest! {
-                #![proptest_config(ProptestConfig::with_cases(30000))]
+                #![proptest_config(ProptestConfig::with_cases(512))]
                 #[test]
                 fn is_a_total_order(a in $pattern, b in $pattern, c in $pattern) {
                     check_triple($scheme, &a, &b, &c)?;

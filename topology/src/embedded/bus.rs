@@ -76,8 +76,25 @@ impl Bus {
         value: Vec<u8>,
         timestamp: i64,
     ) -> Result<(i32, i64)> {
+        self.produce_to(topic, None, key, value, timestamp)
+    }
+
+    /// Appends a record to `partition`, or to the key's partition when `None`.
+    pub fn produce_to(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: &[u8],
+        value: Vec<u8>,
+        timestamp: i64,
+    ) -> Result<(i32, i64)> {
         let t = self.topic(topic)?;
-        let partition = partition_for(key, t.partitions.len() as i32);
+        let count = t.partitions.len() as i32;
+        let partition = match partition {
+            Some(p) if (0..count).contains(&p) => p,
+            Some(p) => return Err(Error::Config(format!("topic {topic} has no partition {p}"))),
+            None => partition_for(key, count),
+        };
         let mut log = lock(&t.partitions[partition as usize]);
         log.push(StoredRecord {
             key: Some(key.to_vec()),

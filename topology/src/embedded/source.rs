@@ -134,7 +134,13 @@ impl EmbeddedSink {
 
 impl Sink for EmbeddedSink {
     fn send(&self, record: OutputRecord, token: AckToken) -> Result<()> {
-        let result = self.bus.produce(&record.topic, &record.key, record.value, (self.clock)());
+        let result = self.bus.produce_to(
+            &record.topic,
+            record.partition,
+            &record.key,
+            record.value,
+            (self.clock)(),
+        );
         self.tracker.ack(&token, result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         result.map(|_| ())
     }

@@ -61,9 +61,12 @@ impl Sink for KafkaSink {
     fn send(&self, record: OutputRecord, token: AckToken) -> Result<()> {
         let mut token = Box::new(token);
         loop {
-            let base = BaseRecord::with_opaque_to(&record.topic, token)
+            let mut base = BaseRecord::with_opaque_to(&record.topic, token)
                 .key(&record.key)
                 .payload(&record.value);
+            if let Some(p) = record.partition {
+                base = base.partition(p);
+            }
             match self.producer.send(base) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), rejected)) => {

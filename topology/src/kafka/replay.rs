@@ -37,12 +37,15 @@ impl Replay {
             if *until <= 0 {
                 continue;
             }
-            let (low, _) = consumer.fetch_watermarks(topic, *partition, Duration::from_secs(10))?;
-            if low >= *until {
+            let (low, high) =
+                consumer.fetch_watermarks(topic, *partition, Duration::from_secs(10))?;
+            // `i64::MAX` means "to the end": a changelog is read to its high watermark.
+            let until = (*until).min(high);
+            if low >= until {
                 continue;
             }
             tpl.add_partition_offset(topic, *partition, Offset::Offset(low))?;
-            targets.insert((topic.clone(), *partition), *until);
+            targets.insert((topic.clone(), *partition), until);
         }
         if targets.is_empty() {
             return Ok(None);

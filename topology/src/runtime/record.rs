@@ -21,6 +21,9 @@ pub struct InputRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputRecord {
     pub topic: Arc<str>,
+    /// Explicit partition (changelog records go to their source record's partition); `None`
+    /// lets the key's hash choose.
+    pub partition: Option<i32>,
     pub key: Vec<u8>,
     pub value: Vec<u8>,
 }

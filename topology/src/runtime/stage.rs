@@ -30,6 +30,8 @@ pub struct StagePlan {
     /// Partition count of the partitioned (co-partitioned) inputs; 1 when there are none.
     pub partitioned_partitions: i32,
     pub outputs: HashMap<EventKind, Arc<str>>,
+    /// Partitioned input -> its changelog topic.
+    pub changelogs: HashMap<Arc<str>, Arc<str>>,
     pub dead_letter_topic: Arc<str>,
 }
 
@@ -78,6 +80,15 @@ impl StagePlan {
             .map(|i| spec.topic(i).map(|t| t.partitions))
             .transpose()?
             .unwrap_or(1);
+        let mut changelogs = HashMap::new();
+        for (input, changelog) in &stage.changelogs {
+            let route = inputs.get(input.as_str()).cloned().ok_or_else(|| {
+                Error::Config(format!("stage {}: changelog of unknown input {input}", stage.name))
+            })?;
+            // Restores decode changelog records like the input's.
+            inputs.insert(Arc::from(changelog.as_str()), route);
+            changelogs.insert(Arc::from(input.as_str()), Arc::from(changelog.as_str()));
+        }
         let mut outputs = HashMap::new();
         for kind in processor.output_kinds() {
             let topic = stage
@@ -102,6 +113,7 @@ impl StagePlan {
             global_inputs,
             partitioned_partitions,
             outputs,
+            changelogs,
             dead_letter_topic: Arc::from(spec.dead_letter_topic.as_str()),
         })
     }

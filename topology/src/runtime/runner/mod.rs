@@ -8,18 +8,20 @@
 //!   acknowledged by the bus (see [`super::offsets`]);
 //! - at most `max_in_flight` outputs are unacknowledged at any time (backpressure).
 
+mod process;
+
+pub use process::restore_record;
+
 use super::offsets::OffsetTracker;
 use super::query::QueryRequest;
-use super::record::{InputRecord, OutputRecord};
-use super::stage::{InputRoute, StagePlan};
+use super::record::InputRecord;
+use super::stage::StagePlan;
 use super::{Sink, Source};
 use crate::codec::Codec;
-use crate::dead_letter::{DeadLetter, DeadLetterHeader, DeadLetterReason};
 use crate::error::{Error, Result};
-use crate::observe::events::{OffsetsCommitted, RecordDeadLettered, StageStopped, StateSize};
+use crate::observe::events::{OffsetsCommitted, StageStopped, StateSize};
 use crate::observe::metrics::StageMetrics;
-use patchline_processors::events::{Event, EventKind};
-use patchline_processors::ProcessError;
+use patchline_processors::events::Event;
 use prometheus::IntCounter;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -121,11 +123,27 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             .collect();
         let partitions = self.plan.partitioned_partitions;
         let owned = change.owned.clone();
+        let in_partitions = move |key: &str, set: &std::collections::BTreeSet<i32>| {
+            set.contains(&crate::embedded::partition_for(key.as_bytes(), partitions))
+        };
         self.plan.processor.retain_partitioned(&|key: &str| {
-            let p = crate::embedded::partition_for(key.as_bytes(), partitions);
-            owned.contains(&p) && !rebuilt.contains(&p)
+            in_partitions(key, &owned) && !in_partitions(key, &rebuilt)
         });
-        self.source.start_replay(&change.restore)?;
+        // An input with a changelog restores from its changelog, read to its end; the others
+        // replay the input up to the committed offset.
+        let mut from_changelog = false;
+        let replay: Vec<(Arc<str>, i32, i64)> = change
+            .restore
+            .iter()
+            .map(|(topic, p, until)| match self.plan.changelogs.get(topic) {
+                Some(changelog) => {
+                    from_changelog = true;
+                    (changelog.clone(), *p, i64::MAX)
+                }
+                None => (topic.clone(), *p, *until),
+            })
+            .collect();
+        self.source.start_replay(&replay)?;
         let (mut applied, mut skipped) = (0u64, 0u64);
         while let Some(record) = self.source.next_replay().await? {
             if restore_record(&mut self.plan, &self.codec, &record).await {
@@ -134,9 +152,15 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
                 skipped += 1;
             }
         }
+        if from_changelog {
+            // The changelog may hold effects of inputs whose outputs were never delivered:
+            // forget what was emitted, so reprocessing them emits again.
+            self.plan.processor.forget_emitted(&|key: &str| in_partitions(key, &rebuilt));
+        }
         tracing::info!(
             stage = %self.plan.name,
             owned = ?change.owned,
+            from_changelog,
             replayed = applied,
             skipped,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -248,154 +272,6 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             StateSize { store, entries: entries as i64 }.emit(&self.metrics);
         }
         Ok(())
-    }
-
-    fn route(&self, record: &InputRecord) -> Result<InputRoute> {
-        self.plan
-            .inputs
-            .get(&record.topic)
-            .cloned()
-            .ok_or_else(|| Error::Config(format!("record from unexpected topic {}", record.topic)))
-    }
-
-    async fn handle(&mut self, record: InputRecord) -> Result<()> {
-        let started = Instant::now();
-        self.summary.records_in += 1;
-        self.counter(&record.topic, false).inc();
-        let route = self.route(&record)?;
-        let outcome = match decode(&self.codec, &route, &record).await {
-            Ok(event) => {
-                let mut outputs = std::mem::take(&mut self.scratch);
-                outputs.clear();
-                let processed = self.plan.processor.process(event, &mut outputs);
-                let encoded = processed
-                    .map_err(|e| match e {
-                        ProcessError::Contract(m) => (DeadLetterReason::ContractViolation, m),
-                        other => (DeadLetterReason::ProcessingFailed, other.to_string()),
-                    })
-                    .and_then(|()| self.encode_all(&outputs));
-                self.scratch = outputs;
-                encoded
-            }
-            Err(e) => match e.dead_letter_reason() {
-                Some(reason) => Err((reason, e.to_string())),
-                None => return Err(e),
-            },
-        };
-        let outputs = match outcome {
-            Ok(outputs) => {
-                self.summary.processed += 1;
-                outputs
-            }
-            Err((reason, error)) => {
-                self.summary.dead_lettered += 1;
-                RecordDeadLettered {
-                    topic: &record.topic,
-                    partition: record.partition,
-                    offset: record.offset,
-                    reason,
-                    error: &error,
-                }
-                .emit(&self.metrics);
-                vec![self.dead_letter(&record, reason, error)?]
-            }
-        };
-        let token = self.tracker.begin(
-            &record.topic,
-            record.partition,
-            record.offset,
-            outputs.len() as u32,
-        );
-        for output in outputs {
-            self.summary.records_out += 1;
-            self.counter(&output.topic, true).inc();
-            self.sink.send(output, token.clone())?;
-        }
-        self.metrics.processing_seconds().observe(started.elapsed().as_secs_f64());
-        Ok(())
-    }
-
-    fn encode_all(
-        &self,
-        events: &[Event],
-    ) -> Result<Vec<OutputRecord>, (DeadLetterReason, String)> {
-        events
-            .iter()
-            .map(|event| {
-                let kind: EventKind = event.kind();
-                let topic = self.plan.outputs.get(&kind).ok_or_else(|| {
-                    (
-                        DeadLetterReason::ProcessingFailed,
-                        format!("no output topic for {}", kind.name()),
-                    )
-                })?;
-                let value = self
-                    .codec
-                    .encode(event)
-                    .map_err(|e| (DeadLetterReason::ProcessingFailed, e.to_string()))?;
-                Ok(OutputRecord {
-                    topic: topic.clone(),
-                    key: event.key().as_bytes().to_vec(),
-                    value,
-                })
-            })
-            .collect()
-    }
-
-    fn dead_letter(
-        &self,
-        record: &InputRecord,
-        reason: DeadLetterReason,
-        error: String,
-    ) -> Result<OutputRecord> {
-        let limit = self.plan.inputs.get(&record.topic).map_or(usize::MAX, |r| r.max_bytes);
-        let letter = DeadLetter {
-            key: record.key.clone(),
-            value: record.value.as_ref().map(|v| v[..v.len().min(limit)].to_vec()),
-            headers: record
-                .headers
-                .iter()
-                .map(|(key, value)| DeadLetterHeader { key: key.clone(), value: value.clone() })
-                .collect(),
-            reason,
-            error,
-            stage: self.plan.name.clone(),
-            source_topic: record.topic.to_string(),
-            partition: record.partition,
-            offset: record.offset,
-            failed_at: record.timestamp.unwrap_or(0),
-        };
-        Ok(OutputRecord {
-            topic: self.plan.dead_letter_topic.clone(),
-            key: record.key.clone().unwrap_or_default(),
-            value: self.codec.encode_dead_letter(&letter)?,
-        })
-    }
-}
-
-/// Decodes one input record of a route: size limit, then the codec, fetching an unknown writer
-/// schema from the registry once.
-async fn decode(codec: &Codec, route: &InputRoute, record: &InputRecord) -> Result<Event> {
-    let value = record.value.as_deref().unwrap_or_default();
-    if value.len() > route.max_bytes {
-        return Err(Error::TooLarge { size: value.len(), limit: route.max_bytes });
-    }
-    match codec.decode(route.kind, route.format, value) {
-        Err(Error::UnknownSchemaId(id)) => {
-            codec.fetch_schema(id).await.map_err(|_| Error::UnknownSchemaId(id))?;
-            codec.decode(route.kind, route.format, value)
-        }
-        other => other,
-    }
-}
-
-/// Applies an already-processed input to a stage's state without emitting. Returns false for
-/// records that do not decode or validate: they were dead-lettered when first processed.
-pub async fn restore_record(plan: &mut StagePlan, codec: &Codec, record: &InputRecord) -> bool {
-    let Some(route) = plan.inputs.get(&record.topic).cloned() else { return false };
-    match decode(codec, &route, record).await {
-        Ok(event) => plan.processor.restore(event).is_ok(),
-        Err(_) => false,
     }
 }
 
