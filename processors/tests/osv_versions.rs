@@ -1,13 +1,14 @@
 //! Real OSV advisories (tests/data/osv, see its README.md) against `patchline_processors::versions`.
 //!
 //! Invariant: every check derives its expectation from the advisory itself, never from the code
-//! under test: a `fixed` version is not affected, a version constructed just below it (by the
-//! ecosystem's own rules) is affected when at or above its `introduced`, and every version the
-//! database lists in `affected[].versions` is affected. Only SEMVER and ECOSYSTEM ranges are
-//! used; GIT ranges name commits, not versions.
+//! under test: within one range, its `introduced` is affected, its `fixed` is not, and a version
+//! constructed just below `fixed` (by the ecosystem's own rules) is affected when at or above
+//! `introduced`; every version the database lists in `affected[].versions` is affected by the
+//! package's ranges together (ranges may overlap: a fix of one can lie inside another). Only
+//! SEMVER and ECOSYSTEM ranges are used; GIT ranges name commits, not versions.
 //!
-//! `OSV_CORPUS_DIR=<dir of *.json> cargo test -p patchline-processors --test osv_versions --
-//! --ignored` runs the same checks over any larger set of OSV files.
+//! `shared_corpus` runs the same checks over the shared data set's 300 sampled advisories, or
+//! over any folder of OSV files named by `OSV_CORPUS_DIR`.
 
 use std::path::{Path, PathBuf};
 
@@ -320,14 +321,15 @@ fn pypi_pre_releases_and_unsorted_ranges() {
     assert_eq!(is_affected("PyPI", "2018.3.3", &salt), Some(false));
 }
 
+/// The 300 real advisories of the shared data set (`../shared/data/osv/sample`), or any folder
+/// named by `OSV_CORPUS_DIR`: every range must be honoured.
 #[test]
-#[ignore = "needs OSV_CORPUS_DIR"]
-fn whole_corpus() {
-    let Ok(dir) = std::env::var("OSV_CORPUS_DIR") else {
-        eprintln!("OSV_CORPUS_DIR not set; nothing to check");
-        return;
-    };
-    let advisories = load(Path::new(&dir));
+fn shared_corpus() {
+    let dir = std::env::var("OSV_CORPUS_DIR").map(PathBuf::from).unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/osv/sample")
+    });
+    let advisories = load(&dir);
+    assert!(advisories.len() >= 100, "expected the shared OSV sample in {}", dir.display());
     let outcome = check_all(&advisories);
     eprintln!(
         "{} advisories, {} checks: {} range disagreements, {} listed versions outside the ranges, \

@@ -11,6 +11,7 @@ use super::state::{AssessState, Report, ThreatIntel};
 use crate::events::{Advisory, Cvss, Exposure, ExposureStatus, Ssvc, VersionRange};
 use crate::ids::stable_id;
 use crate::score::{score, Policy, ScoreInput, MODEL_VERSION};
+use crate::versions;
 use std::hash::{Hash, Hasher};
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -52,13 +53,13 @@ impl<'a> AdvisoryView<'a> {
     }
 
     /// Version ranges the advisories give for this package, if any advisory names it.
-    pub fn ranges(&self, ecosystem: &str, package: &str) -> Option<Vec<&'a VersionRange>> {
+    pub fn ranges(&self, ecosystem: &str, package: &str) -> Option<Vec<VersionRange>> {
         let mut found = false;
         let mut ranges = Vec::new();
         for p in self.records.iter().flat_map(|r| r.affected.iter()) {
             if p.name == package && same_ecosystem(&p.ecosystem, ecosystem) {
                 found = true;
-                ranges.extend(p.ranges.iter());
+                ranges.extend(p.ranges.iter().cloned());
             }
         }
         found.then_some(ranges)
@@ -69,6 +70,16 @@ impl<'a> AdvisoryView<'a> {
 fn same_ecosystem(a: &str, b: &str) -> bool {
     let family = |s: &str| s.split(':').next().unwrap_or(s).to_ascii_lowercase();
     family(a) == family(b)
+}
+
+/// True when the installed version is at or above the scanner's fixed version. Scanners may list
+/// one fix per release line (`"2.3.2, 2.2.5"`); the installed version then counts as fixed only
+/// when it is at or above every one of them (never closing an exposure that may be open), and
+/// an unparseable version never closes one either.
+fn fixed_by(ecosystem: &str, installed: &str, fixed: &str) -> bool {
+    let mut fixes = fixed.split(',').map(str::trim).filter(|f| !f.is_empty()).peekable();
+    fixes.peek().is_some()
+        && fixes.all(|f| versions::is_fixed_by(ecosystem, installed, f) == Some(true))
 }
 
 /// Newest report per scanner across the group.
@@ -108,11 +119,10 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
     let (ecosystem, package) = state.pkg_name(g.pkg);
     let installed = state.strings.name(report.installed);
     let fixed = state.string(report.fixed);
-    let fixed_by_report = fixed
-        .is_some_and(|f| super::versions_hook::is_fixed_by(ecosystem, installed, f) == Some(true));
-    let outside_ranges = advisory.ranges(ecosystem, package).is_some_and(|r| {
-        super::versions_hook::is_affected(ecosystem, installed, &r) == Some(false)
-    });
+    let fixed_by_report = fixed.is_some_and(|f| fixed_by(ecosystem, installed, f));
+    let outside_ranges = advisory
+        .ranges(ecosystem, package)
+        .is_some_and(|r| versions::is_affected(ecosystem, installed, &r) == Some(false));
     let close_reason = if newest(true).is_none() {
         Some("fixed")
     } else if row.decommissioned {

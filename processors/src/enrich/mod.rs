@@ -17,7 +17,6 @@
 mod build;
 mod intern;
 mod state;
-mod versions_hook;
 
 use crate::error::ProcessError;
 use crate::events::{

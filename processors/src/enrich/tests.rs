@@ -213,3 +213,50 @@ fn a_fix_seen_before_the_join_completes_still_emits_the_closed_state() {
     assert_eq!(out[0].status, ExposureStatus::Closed);
     assert_eq!(out[0].close_reason.as_deref(), Some("fixed"));
 }
+
+#[test]
+fn versions_decide_exposure_and_an_advisory_update_re_emits() {
+    let mut p = AssessProcessor::new();
+    let mut f = finding("a1", "GHSA-xxxx", "trivy", FindingStatus::Open);
+    f.package = Package {
+        ecosystem: "PyPI".into(),
+        name: "jinja2".into(),
+        installed_version: "3.1.3".into(),
+        fixed_version: None,
+    };
+    let mut adv = advisory("GHSA-xxxx", &["CVE-2024-22195"]);
+    adv.affected = vec![AffectedPackage {
+        ecosystem: "PyPI".into(),
+        name: "jinja2".into(),
+        ranges: vec![VersionRange {
+            introduced: Some("0".into()),
+            fixed: Some("3.1.3".into()),
+            last_affected: None,
+        }],
+    }];
+    let out = run(
+        &mut p,
+        vec![
+            Event::AssetTelemetry(asset("a1")),
+            Event::Finding(f.clone()),
+            Event::Advisory(adv.clone()),
+        ],
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].vulnerability_id, "CVE-2024-22195", "the CVE alias is the canonical id");
+    assert_eq!(out[0].status, ExposureStatus::Closed, "3.1.3 is the fixed version: not affected");
+    assert_eq!(out[0].close_reason.as_deref(), Some("not_affected"));
+    // A corrected advisory moves the fix to 3.1.4: the same exposure re-opens.
+    adv.modified += 1;
+    adv.affected[0].ranges[0].fixed = Some("3.1.4".into());
+    let out = run(&mut p, vec![Event::Advisory(adv)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].status, ExposureStatus::Open);
+    assert_eq!(out[0].fixed_version.as_deref(), Some("3.1.4"));
+    // The scanner reports an upgrade past the fix: closed again.
+    f.package.installed_version = "3.1.4".into();
+    f.package.fixed_version = Some("3.1.4".into());
+    f.last_seen += 1;
+    let out = run(&mut p, vec![Event::Finding(f)]);
+    assert_eq!(out.last().map(|e| e.status), Some(ExposureStatus::Closed));
+}
