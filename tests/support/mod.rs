@@ -53,6 +53,8 @@ pub async fn produce(p: &FutureProducer, topic: &str, key: &[u8], value: &[u8]) 
 pub struct Read {
     pub partition: i32,
     pub offset: i64,
+    /// Record timestamp (producer create time), milliseconds.
+    pub timestamp: i64,
     pub key: Option<Vec<u8>>,
     pub value: Vec<u8>,
 }
@@ -91,6 +93,7 @@ pub fn read_topic(topic: &str) -> Vec<Read> {
             out.push(Read {
                 partition: m.partition(),
                 offset: m.offset(),
+                timestamp: m.timestamp().to_millis().unwrap_or(0),
                 key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
             });

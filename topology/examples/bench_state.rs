@@ -198,9 +198,8 @@ fn main() {
     let pick = |f: &dyn Fn(&Run) -> f64| Spread::of(&runs.iter().map(f).collect::<Vec<_>>());
     let raw_per_asset = raw.asset_bytes as f64 / n as f64;
     let per_asset = pick(&|r| (r.create + r.assets_growth) as f64 / r.assets_tracked as f64);
-    let asset_ratio = pick(&|r| {
-        (r.create + r.assets_growth) as f64 / r.assets_tracked as f64 / raw_per_asset
-    });
+    let asset_ratio =
+        pick(&|r| (r.create + r.assets_growth) as f64 / r.assets_tracked as f64 / raw_per_asset);
     let per_exposure = pick(&|r| r.findings_growth as f64 / r.open_exposures as f64);
     let raw_per_exposure =
         pick(&|r| raw.finding_bytes as f64 / r.open_exposures.max(1) as f64).median;
@@ -211,7 +210,10 @@ fn main() {
     });
     let secs = |i: usize| pick(&|r| r.secs[i]);
     let rate = |i: usize, events: f64| pick(&|r| events / r.secs[i] / 1e3);
-    println!("heap per tracked asset: {} B (raw avro {raw_per_asset:.1} B/asset record)", per_asset.show(1));
+    println!(
+        "heap per tracked asset: {} B (raw avro {raw_per_asset:.1} B/asset record)",
+        per_asset.show(1)
+    );
     println!("heap per asset / raw payload per asset: {}", asset_ratio.show(3));
     println!(
         "heap per open exposure: {} B (raw avro {raw_per_exposure:.1} B of finding records per \

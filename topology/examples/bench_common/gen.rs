@@ -65,13 +65,40 @@ const WORDS: [&str; 48] = [
 ];
 const ECOSYSTEMS: [&str; 7] = ["Debian", "npm", "PyPI", "Go", "Maven", "Red Hat", "Alpine"];
 const SERVICES: [&str; 20] = [
-    "payments", "checkout", "search", "catalog", "identity", "billing", "shipping", "inventory",
-    "notifications", "analytics", "reporting", "crm", "erp", "hr-portal", "data-lake", "cdn-edge",
-    "api-gateway", "mobile-backend", "support-desk", "internal-wiki",
+    "payments",
+    "checkout",
+    "search",
+    "catalog",
+    "identity",
+    "billing",
+    "shipping",
+    "inventory",
+    "notifications",
+    "analytics",
+    "reporting",
+    "crm",
+    "erp",
+    "hr-portal",
+    "data-lake",
+    "cdn-edge",
+    "api-gateway",
+    "mobile-backend",
+    "support-desk",
+    "internal-wiki",
 ];
 const TEAMS: [&str; 12] = [
-    "platform", "sre", "payments-eng", "commerce", "identity-eng", "data-eng", "corp-it",
-    "edge", "mobile", "backoffice", "security-eng", "ml-infra",
+    "platform",
+    "sre",
+    "payments-eng",
+    "commerce",
+    "identity-eng",
+    "data-eng",
+    "corp-it",
+    "edge",
+    "mobile",
+    "backoffice",
+    "security-eng",
+    "ml-infra",
 ];
 const ROLES: [&str; 8] = ["web", "api", "db", "cache", "worker", "batch", "k8s-node", "gw"];
 const SITES: [&str; 6] = ["fra1", "ams2", "iad3", "sfo1", "sin1", "lhr2"];
@@ -84,8 +111,14 @@ const OS: [(&str, &str); 6] = [
     ("amzn", "2023"),
 ];
 const ZONES: [&str; 8] = [
-    "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Singapore",
-    "Asia/Tokyo", "Australia/Sydney", "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "UTC",
 ];
 const SCANNERS: [&str; 3] = ["trivy", "grype", "inspector"];
 
