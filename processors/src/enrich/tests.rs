@@ -260,3 +260,69 @@ fn versions_decide_exposure_and_an_advisory_update_re_emits() {
     let out = run(&mut p, vec![Event::Finding(f)]);
     assert_eq!(out.last().map(|e| e.status), Some(ExposureStatus::Closed));
 }
+
+/// A random world: `n` events drawn from a small vocabulary so that joins, aliases, fixes,
+/// decommissions, withdrawals and threat updates collide often.
+fn random_events(seed: u64, n: usize) -> Vec<Event> {
+    let mut s = seed | 1;
+    let mut next = move |m: u64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s % m
+    };
+    let mut events = Vec::new();
+    for i in 0..n {
+        let t = 1_700_000_000_000 + (i as i64) * 1_000;
+        let asset_id = format!("a{}", next(4));
+        let cve = format!("CVE-2024-{}", next(3));
+        match next(7) {
+            0 => {
+                let mut a = advisory(&cve, &[&format!("GHSA-{}", &cve[9..])]);
+                a.modified = t;
+                if next(5) == 0 {
+                    a.withdrawn = Some(t);
+                }
+                events.push(Event::Advisory(a));
+            }
+            1 => {
+                let mut a = asset(&asset_id);
+                a.last_seen = t;
+                a.decommissioned = next(6) == 0;
+                a.internet_exposed = next(2) == 0;
+                events.push(Event::AssetTelemetry(a));
+            }
+            2 => {
+                let mut k = kev(&cve);
+                k.provenance.fetched_at = t;
+                events.push(Event::ThreatSignal(k));
+            }
+            _ => {
+                let id = if next(2) == 0 { cve.clone() } else { format!("GHSA-{}", &cve[9..]) };
+                let scanner = if next(2) == 0 { "trivy" } else { "grype" };
+                let status = if next(4) == 0 { FindingStatus::Fixed } else { FindingStatus::Open };
+                let mut f = finding(&asset_id, &id, scanner, status);
+                f.last_seen = t;
+                events.push(Event::Finding(f));
+            }
+        }
+    }
+    events
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn random_worlds_end_in_the_same_state_whatever_the_order(seed in any::<u64>(), shuffle in any::<u64>(), n in 1usize..60) {
+        let events = random_events(seed, n);
+        let reference = final_state(&events);
+        let mut shuffled = events.clone();
+        let mut s = shuffle;
+        for i in (1..shuffled.len()).rev() {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let j = (s >> 33) as usize % (i + 1);
+            shuffled.swap(i, j);
+        }
+        prop_assert_eq!(final_state(&shuffled), reference);
+    }
+}
