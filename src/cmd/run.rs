@@ -14,6 +14,7 @@ use patchline_topology::kafka::run::{run_stage, KafkaStage};
 use patchline_topology::observe::{http, metrics::Metrics, query_router};
 use patchline_topology::runtime::query::query_channel;
 use patchline_topology::runtime::runner::RunnerConfig;
+use patchline_topology::runtime::stage::ProcessorOptions;
 use patchline_topology::spec::TopologySpec;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -112,6 +113,7 @@ pub async fn run_kafka(settings: Settings) -> Result<()> {
             metrics: metrics.clone(),
             config: config.clone(),
             instance: settings.instance_id.clone(),
+            options: ProcessorOptions::default(),
         };
         let stop = stop_rx.clone();
         let pending = pending.clone();

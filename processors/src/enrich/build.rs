@@ -10,7 +10,7 @@ use super::intern::Id;
 use super::state::{AssessState, Report, ThreatIntel};
 use crate::events::{Advisory, Cvss, Exposure, ExposureStatus, Ssvc, VersionRange};
 use crate::ids::stable_id;
-use crate::score::{score, Policy, ScoreInput, MODEL_VERSION};
+use crate::score::{score, Policy, ScoreInput, Subject, MODEL_VERSION};
 use crate::versions;
 use std::hash::{Hash, Hasher};
 
@@ -137,6 +137,25 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
     let empty = ThreatIntel::default();
     let intel = state.intel_for(g.canonical).unwrap_or(&empty);
     let first_seen = g.reports.iter().map(|r| r.first_seen).min().unwrap_or(0);
+    let updated_at = [
+        g.reports.iter().map(|r| r.last_seen).max().unwrap_or(0),
+        advisory.modified(),
+        row.last_seen,
+        intel.updated_at,
+        g.previous_updated_at,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let asset_id = state.assets.name(g.asset);
+    let business_service = state.string(row.business_service);
+    let mut names: Vec<&str> = vec![canonical_name];
+    names.extend(state.names.get(&g.canonical).into_iter().flatten().map(|&n| state.vulns.name(n)));
+    let day = updated_at.div_euclid(MS_PER_DAY) as i32;
+    let exception = policy.exception_for(
+        &Subject { vulnerability_names: &names, asset: asset_id, business_service },
+        day,
+    );
     let s = score(
         &ScoreInput {
             cvss: advisory.cvss().map(|c| c.base_score),
@@ -150,19 +169,12 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
             criticality: row.criticality,
             internet_exposed: row.internet_exposed,
             first_seen_day: first_seen.div_euclid(MS_PER_DAY) as i32,
+            business_service,
+            exception,
+            day,
         },
         policy,
     );
-    let updated_at = [
-        g.reports.iter().map(|r| r.last_seen).max().unwrap_or(0),
-        advisory.modified(),
-        row.last_seen,
-        intel.updated_at,
-        g.previous_updated_at,
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(0);
     let open_scanners: Vec<&Report> = g.reports.iter().filter(|r| r.open).collect();
     let listed: Vec<&Report> =
         if open_scanners.is_empty() { g.reports.iter().collect() } else { open_scanners };
@@ -178,7 +190,6 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
         .map(|&n| state.vulns.name(n).to_string())
         .collect();
     aliases.sort();
-    let asset_id = state.assets.name(g.asset);
     let fixed_version = fixed.map(str::to_string).or_else(|| {
         advisory.ranges(ecosystem, package).and_then(|r| r.iter().find_map(|x| x.fixed.clone()))
     });
@@ -207,11 +218,13 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
         environment: row.environment,
         criticality: row.criticality,
         internet_exposed: row.internet_exposed,
-        business_service: state.string(row.business_service).map(str::to_string),
+        business_service: business_service.map(str::to_string),
         ha_group: state.string(row.ha_group).map(str::to_string),
         model_version: MODEL_VERSION.to_string(),
         policy_version: policy.version.clone(),
         updated_at,
+        exception_id: s.exception.as_ref().map(|(id, _)| id.clone()),
+        accepted_until: s.exception.as_ref().map(|(_, until)| *until),
     })
 }
 
@@ -230,6 +243,6 @@ pub fn content_hash(e: &Exposure) -> u64 {
     }
     (e.environment, e.criticality, e.internet_exposed, &e.business_service, &e.ha_group)
         .hash(&mut h);
-    (&e.model_version, &e.policy_version).hash(&mut h);
+    (&e.model_version, &e.policy_version, &e.exception_id, e.accepted_until).hash(&mut h);
     h.finish()
 }

@@ -48,6 +48,12 @@ impl AssessProcessor {
         AssessProcessor { state: AssessState::with_capacity(assets), policy: Policy::default() }
     }
 
+    /// The same processor deciding under `policy`.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// Open exposures of an asset, rebuilt from the state, sorted by id.
     pub fn open_exposures_of_asset(&self, asset_id: &str) -> Vec<Exposure> {
         let Some(asset) = self.state.assets.get(asset_id) else { return Vec::new() };

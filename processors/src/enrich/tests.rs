@@ -326,3 +326,41 @@ proptest! {
         prop_assert_eq!(final_state(&shuffled), reference);
     }
 }
+
+#[test]
+fn a_policy_exception_accepts_the_exposure_until_it_expires() {
+    use crate::score::{parse_day, Policy, DEFAULT_POLICY};
+    let text = format!(
+        "{DEFAULT_POLICY}\n[[exceptions]]\nid = \"EXC-42\"\nkind = \"RISK_ACCEPTED\"\nvulnerability = \"CVE-2024-1\"\nasset = \"a1\"\napprover = \"ciso@example.com\"\nreason = \"isolated VLAN\"\ngranted = \"2023-01-01\"\nexpires = \"2023-12-01\"\n"
+    );
+    let mut p = AssessProcessor::new().with_policy(Policy::from_toml(&text).expect("policy"));
+    // 1_700_000_000_000 ms is 2023-11-14: the exception is active.
+    let out = run(
+        &mut p,
+        vec![
+            Event::Advisory(advisory("CVE-2024-1", &[])),
+            Event::AssetTelemetry(asset("a1")),
+            Event::Finding(finding("a1", "CVE-2024-1", "trivy", FindingStatus::Open)),
+            Event::ThreatSignal(kev("CVE-2024-1")),
+        ],
+    );
+    let e = out.last().expect("exposure");
+    assert_eq!(e.exception_id.as_deref(), Some("EXC-42"));
+    let expires = parse_day("2023-12-01").expect("date");
+    assert_eq!(e.accepted_until, Some(expires));
+    assert_eq!(e.lane, Lane::Standard, "accepted exposures leave the emergency lane");
+    assert!(e.due_date >= expires, "the clock restarts at expiry: {}", e.due_date);
+    // The planner issues nothing for an accepted exposure.
+    let mut plan = crate::PlanProcessor::new();
+    let mut commands = Vec::new();
+    plan.process(Event::Exposure(e.clone()), &mut commands).expect("plan");
+    assert!(commands.is_empty());
+    // After expiry (a later scan), it is planned again and back in the emergency lane.
+    let mut later = finding("a1", "CVE-2024-1", "trivy", FindingStatus::Open);
+    later.last_seen = 1_702_000_000_000; // 2023-12-08
+    let out = run(&mut p, vec![Event::Finding(later)]);
+    let e = out.last().expect("re-evaluated");
+    assert_eq!(e.lane, Lane::Emergency);
+    plan.process(Event::Exposure(e.clone()), &mut commands).expect("plan");
+    assert_eq!(commands.len(), 1);
+}

@@ -74,6 +74,13 @@ pub struct Exposure {
     pub policy_version: String,
     /// Event time of the newest input that shaped this exposure.
     pub updated_at: i64,
+    /// Policy exception (risk acceptance, false positive) that applies, if any.
+    #[serde(default)]
+    pub exception_id: Option<String>,
+    /// The exception's end (days since epoch): the exposure is accepted (not planned) until
+    /// then, and its SLA clock restarts on that day.
+    #[serde(default)]
+    pub accepted_until: Option<i32>,
 }
 
 /// One factor's contribution to the risk.

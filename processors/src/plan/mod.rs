@@ -45,6 +45,10 @@ impl PlanProcessor {
         if e.status != ExposureStatus::Open {
             return;
         }
+        let day = e.updated_at.div_euclid(MS_PER_DAY) as i32;
+        if e.accepted_until.is_some_and(|until| day < until) {
+            return; // accepted under a policy exception until then
+        }
         let remediation = Remediation {
             ecosystem: e.ecosystem.clone(),
             package: e.package.clone(),

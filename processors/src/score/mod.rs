@@ -8,8 +8,10 @@
 mod policy;
 mod ssvc;
 
-pub use policy::{Policy, POLICY_VERSION};
-pub use ssvc::{decide, MissionImpact, SsvcInputs};
+pub use policy::{
+    parse_day, ExceptionKind, Policy, RiskException, Subject, DEFAULT_POLICY, POLICY_VERSION,
+};
+pub use ssvc::{MissionImpact, SsvcInputs};
 
 use crate::events::{
     Contribution, Criticality, Environment, Epss, ExploitKind, ExploitSighting, Exploitation,
@@ -34,6 +36,12 @@ pub struct ScoreInput<'a> {
     pub internet_exposed: bool,
     /// Day the exposure was first seen (days since epoch): the SLA clock starts here.
     pub first_seen_day: i32,
+    /// The asset's business service (for SLA overrides).
+    pub business_service: Option<&'a str>,
+    /// The policy exception covering this exposure, if any (see [`Policy::exception_for`]).
+    pub exception: Option<&'a RiskException>,
+    /// The day the score is for (event time), to tell active from expired exceptions.
+    pub day: i32,
 }
 
 /// Result of scoring one exposure.
@@ -46,6 +54,8 @@ pub struct Score {
     pub ssvc_decision: SsvcDecision,
     pub due_date: i32,
     pub lane: Lane,
+    /// The exception that applies, and the day it ends (the exposure is accepted until then).
+    pub exception: Option<(String, i32)>,
 }
 
 /// Factors of the risk, each with a value and a baseline.
@@ -147,14 +157,19 @@ pub fn score(input: &ScoreInput<'_>, policy: &Policy) -> Score {
         .filter(|c| c.points != 0.0)
         .collect();
     let mission = MissionImpact::from_asset(input.criticality, input.environment);
-    let decision = decide(&SsvcInputs {
+    let decision = policy.decide(&SsvcInputs {
         exploitation,
         automatable: input.ssvc_automatable.unwrap_or(false),
         technical_impact: input.ssvc_technical_impact.unwrap_or(TechnicalImpact::Partial),
         mission,
     });
-    let due_date = policy.due_date(decision, input.first_seen_day, input.kev);
-    let lane = if input.kev.is_some() || decision == SsvcDecision::Act {
+    // An exception restarts the SLA clock on its expiry day; while it is active the exposure is
+    // accepted and leaves the emergency lane.
+    let restart = input.exception.map(|e| e.expires_day);
+    let due_date =
+        policy.due_date(decision, input.first_seen_day, input.kev, input.business_service, restart);
+    let accepted = input.exception.is_some_and(|e| input.day < e.expires_day);
+    let lane = if !accepted && (input.kev.is_some() || decision == SsvcDecision::Act) {
         Lane::Emergency
     } else {
         Lane::Standard
@@ -167,6 +182,7 @@ pub fn score(input: &ScoreInput<'_>, policy: &Policy) -> Score {
         ssvc_decision: decision,
         due_date,
         lane,
+        exception: input.exception.map(|e| (e.id.clone(), e.expires_day)),
     }
 }
 
@@ -191,6 +207,9 @@ mod tests {
             criticality: Criticality::High,
             internet_exposed: true,
             first_seen_day: 20_000,
+            business_service: None,
+            exception: None,
+            day: 20_000,
         }
     }
 

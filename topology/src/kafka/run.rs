@@ -12,7 +12,7 @@ use crate::observe::metrics::Metrics;
 use crate::runtime::offsets::OffsetTracker;
 use crate::runtime::query::QueryRequest;
 use crate::runtime::runner::{RunSummary, RunnerConfig, StageRunner};
-use crate::runtime::stage::StagePlan;
+use crate::runtime::stage::{ProcessorOptions, StagePlan};
 use crate::spec::{StageSpec, TopologySpec};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +29,8 @@ pub struct KafkaStage {
     pub config: RunnerConfig,
     /// Stable id of this instance; names the consumer group of its global inputs.
     pub instance: String,
+    /// Processor settings (policy).
+    pub options: ProcessorOptions,
 }
 
 /// Runs the stage until `shutdown` turns true, answering `queries` between records; calls
@@ -39,7 +41,7 @@ pub async fn run_stage(
     queries: mpsc::Receiver<QueryRequest>,
     on_ready: impl FnOnce() + Send + 'static,
 ) -> Result<RunSummary> {
-    let plan = StagePlan::build(&s.spec, &s.stage)?;
+    let plan = StagePlan::build_with(&s.spec, &s.stage, &s.options)?;
     let tracker = OffsetTracker::new();
     let sink = Arc::new(KafkaSink::new(&s.kafka, tracker.clone())?);
     let group = format!("{}.{}", s.spec.name, s.stage.name);

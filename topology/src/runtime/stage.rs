@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::spec::{Format, StageSpec, TopologySpec};
 use patchline_processors::events::EventKind;
+use patchline_processors::score::Policy;
 use patchline_processors::{AssessProcessor, PlanProcessor, Processor};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,19 +36,38 @@ pub struct StagePlan {
     pub dead_letter_topic: Arc<str>,
 }
 
+/// Settings of the processors that are not part of the topology. Default: the bundled policy.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessorOptions {
+    /// Remediation policy of the assess processor (`None`: the bundled default).
+    pub policy: Option<Policy>,
+}
+
 /// The processor registered under `name`.
-pub fn processor_named(name: &str) -> Result<Box<dyn Processor>> {
+pub fn processor_named(name: &str, options: &ProcessorOptions) -> Result<Box<dyn Processor>> {
     match name {
-        "assess" => Ok(Box::new(AssessProcessor::new())),
+        "assess" => {
+            let policy = options.policy.clone().unwrap_or_default();
+            Ok(Box::new(AssessProcessor::new().with_policy(policy)))
+        }
         "plan" => Ok(Box::new(PlanProcessor::new())),
         other => Err(Error::Config(format!("unknown processor {other}; known: assess, plan"))),
     }
 }
 
 impl StagePlan {
-    /// Resolves a stage of the topology.
+    /// Resolves a stage of the topology with the default processor options.
     pub fn build(spec: &TopologySpec, stage: &StageSpec) -> Result<StagePlan> {
-        let processor = processor_named(&stage.processor)?;
+        Self::build_with(spec, stage, &ProcessorOptions::default())
+    }
+
+    /// Resolves a stage of the topology.
+    pub fn build_with(
+        spec: &TopologySpec,
+        stage: &StageSpec,
+        options: &ProcessorOptions,
+    ) -> Result<StagePlan> {
+        let processor = processor_named(&stage.processor, options)?;
         let mut inputs = HashMap::new();
         for name in &stage.inputs {
             let topic = spec.topic(name)?;
