@@ -55,6 +55,13 @@ pub trait Processor: Send {
         let _ = which;
     }
 
+    /// Called periodically with the current time (a punctuator, as in Kafka Streams): time-driven
+    /// work such as promoting waves or timing out outcomes. Outputs go to `out` like
+    /// `process`'s. Must stay deterministic in `now_ms` and the state.
+    fn punctuate(&mut self, now_ms: i64, out: &mut Vec<Event>) {
+        let _ = (now_ms, out);
+    }
+
     /// Answers a query from the state; `None` when this processor does not serve it.
     fn query(&self, query: &Query) -> Option<Vec<Event>> {
         let _ = query;

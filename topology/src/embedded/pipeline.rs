@@ -64,6 +64,28 @@ impl EmbeddedPipeline {
             .map(|p| p.processor.as_ref())
     }
 
+    /// Runs every stage's punctuator at `now_ms` and appends what they emit to the bus; returns
+    /// how many records were emitted. Call [`EmbeddedPipeline::run_until_idle`] after it.
+    pub fn punctuate(&mut self, now_ms: i64) -> Result<usize> {
+        let mut emitted = 0;
+        for plan in self.stages.iter_mut().flatten() {
+            let mut out = Vec::new();
+            plan.processor.punctuate(now_ms, &mut out);
+            for event in out {
+                let Some(topic) = plan.outputs.get(&event.kind()) else {
+                    return Err(crate::Error::Config(format!(
+                        "stage {} emitted {} without an output topic",
+                        plan.name,
+                        event.kind().name()
+                    )));
+                };
+                self.bus.produce(topic, event.key().as_bytes(), self.codec.encode(&event)?, now_ms)?;
+                emitted += 1;
+            }
+        }
+        Ok(emitted)
+    }
+
     /// Runs every stage until the whole DAG is idle; returns the totals per stage.
     pub async fn run_until_idle(&mut self) -> Result<BTreeMap<String, RunSummary>> {
         let mut totals: BTreeMap<String, RunSummary> = BTreeMap::new();

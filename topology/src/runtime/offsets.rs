@@ -29,6 +29,10 @@ struct Inner {
     failure: Option<String>,
 }
 
+/// Pseudo-topic of outputs produced by punctuation: acknowledged like any output (a failed
+/// delivery still stops the stage) but never committed anywhere.
+pub const PUNCTUATION: &str = "__punctuation";
+
 /// Shared between the runner (which registers inputs) and the sinks (which acknowledge outputs).
 #[derive(Debug, Default)]
 pub struct OffsetTracker {
@@ -127,6 +131,9 @@ impl OffsetTracker {
         }
         let mut out = Vec::new();
         for ((topic, partition), state) in inner.partitions.iter_mut() {
+            if topic.as_ref() == PUNCTUATION {
+                continue;
+            }
             if let Some(next) = state.done_until {
                 if state.committed != Some(next) {
                     state.committed = Some(next);

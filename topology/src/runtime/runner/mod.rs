@@ -34,6 +34,8 @@ pub struct RunnerConfig {
     pub max_in_flight: usize,
     pub commit_interval: Duration,
     pub flush_timeout: Duration,
+    /// How often the processor's punctuator runs (wall-clock time). Default: 1 s.
+    pub punctuate_interval: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -42,6 +44,7 @@ impl Default for RunnerConfig {
             max_in_flight: 10_000,
             commit_interval: Duration::from_secs(1),
             flush_timeout: Duration::from_secs(30),
+            punctuate_interval: Duration::from_secs(1),
         }
     }
 }
@@ -69,6 +72,7 @@ pub struct StageRunner<S: Source, K: Sink> {
     scratch: Vec<Event>,
     on_ready: Option<Box<dyn FnOnce() + Send>>,
     queries: Option<mpsc::Receiver<QueryRequest>>,
+    punctuations: i64,
 }
 
 impl<S: Source, K: Sink> StageRunner<S, K> {
@@ -95,6 +99,7 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             scratch: Vec::new(),
             on_ready: None,
             queries: None,
+            punctuations: 0,
         }
     }
 
@@ -211,6 +216,8 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
     ) -> Result<(RunSummary, StagePlan)> {
         let mut commit_timer = tokio::time::interval(self.config.commit_interval);
         commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut punctuate_timer = tokio::time::interval(self.config.punctuate_interval);
+        punctuate_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Some(failure) = self.tracker.failure() {
                 return Err(Error::Closed(failure));
@@ -233,6 +240,12 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
                     let _ = request.reply.send(answer);
                 }
                 _ = commit_timer.tick() => self.commit(false)?,
+                _ = punctuate_timer.tick() => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64);
+                    self.punctuate(now)?;
+                }
                 next = self.source.next() => match next? {
                     Some(record) => {
                         // A rebalance happens inside `next`: restore before handling.

@@ -10,7 +10,9 @@ use crate::codec::Codec;
 use crate::dead_letter::{DeadLetter, DeadLetterHeader, DeadLetterReason};
 use crate::error::{Error, Result};
 use crate::observe::events::RecordDeadLettered;
+use crate::runtime::offsets::PUNCTUATION;
 use crate::runtime::record::{InputRecord, OutputRecord};
+use std::sync::Arc;
 use crate::runtime::stage::{InputRoute, StagePlan};
 use crate::runtime::{Sink, Source};
 use patchline_processors::events::{Event, EventKind};
@@ -96,6 +98,28 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             self.sink.send(output, token.clone())?;
         }
         self.metrics.processing_seconds().observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Runs the processor's punctuator and sends what it emits.
+    pub fn punctuate(&mut self, now_ms: i64) -> Result<()> {
+        let mut outputs = std::mem::take(&mut self.scratch);
+        outputs.clear();
+        self.plan.processor.punctuate(now_ms, &mut outputs);
+        let encoded = self.encode_all(&outputs);
+        self.scratch = outputs;
+        let encoded = encoded.map_err(|(_, e)| Error::Encode { kind: "punctuation output", reason: e })?;
+        if encoded.is_empty() {
+            return Ok(());
+        }
+        let topic: Arc<str> = Arc::from(PUNCTUATION);
+        self.punctuations += 1;
+        let token = self.tracker.begin(&topic, 0, self.punctuations, encoded.len() as u32);
+        for output in encoded {
+            self.summary.records_out += 1;
+            self.counter(&output.topic, true).inc();
+            self.sink.send(output, token.clone())?;
+        }
         Ok(())
     }
 
