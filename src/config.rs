@@ -43,6 +43,18 @@ pub struct FileConfig {
     /// host name.
     #[serde(default)]
     pub instance_id: Option<String>,
+    /// Ed25519 key that signs deployment commands. Default: none (commands are unsigned).
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// Shadow mode: plans go to the plans topic and no command is issued. Default: false.
+    #[serde(default)]
+    pub shadow: Option<bool>,
+    /// Plan policy (gates, waits, wave sizes, caps, freezes). Default: the bundled one.
+    #[serde(default)]
+    pub plan_policy: Option<PathBuf>,
+    /// Remediation policy (SSVC table, SLAs, exceptions). Default: the bundled one.
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
 }
 
 /// The effective configuration.
@@ -56,6 +68,10 @@ pub struct Settings {
     pub max_in_flight: usize,
     pub commit_interval_ms: u64,
     pub instance_id: String,
+    pub signing_key_file: Option<PathBuf>,
+    pub shadow: Option<bool>,
+    pub plan_policy: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
 }
 
 /// Command-line overrides.
@@ -68,6 +84,10 @@ pub struct Overrides {
     pub topology: Option<PathBuf>,
     pub stages: Vec<String>,
     pub instance_id: Option<String>,
+    pub signing_key_file: Option<PathBuf>,
+    pub shadow: bool,
+    pub plan_policy: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
 }
 
 /// The host name, or `default` when it cannot be read.
@@ -137,6 +157,28 @@ impl Settings {
                 .or_else(|| env.get("PATCHLINE_INSTANCE_ID").cloned())
                 .or(file.instance_id)
                 .unwrap_or_else(|| host_name(env)),
+            signing_key_file: cli
+                .signing_key_file
+                .clone()
+                .or_else(|| env.get("PATCHLINE_SIGNING_KEY_FILE").map(PathBuf::from))
+                .or(file.signing_key_file),
+            shadow: if cli.shadow {
+                Some(true)
+            } else {
+                env.get("PATCHLINE_SHADOW")
+                    .map(|v| matches!(v.trim(), "1" | "true" | "TRUE"))
+                    .or(file.shadow)
+            },
+            plan_policy: cli
+                .plan_policy
+                .clone()
+                .or_else(|| env.get("PATCHLINE_PLAN_POLICY_FILE").map(PathBuf::from))
+                .or(file.plan_policy),
+            policy: cli
+                .policy
+                .clone()
+                .or_else(|| env.get("PATCHLINE_POLICY_FILE").map(PathBuf::from))
+                .or(file.policy),
         })
     }
 }

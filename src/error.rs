@@ -15,6 +15,9 @@ pub enum CliError {
     /// A feed file could not be read or parsed.
     #[error(transparent)]
     Feed(#[from] FeedError),
+    /// `patchline eval` cannot evaluate the split it was given.
+    #[error("eval: {0}")]
+    Eval(String),
     /// File or terminal I/O.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

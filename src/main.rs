@@ -6,6 +6,7 @@
 mod cmd;
 mod config;
 mod error;
+mod eval;
 mod feeds;
 mod fleet;
 mod output;
@@ -69,6 +70,41 @@ enum Command {
         /// Embedded bus only: TOPIC=FILE of JSON lines to feed in (repeatable).
         #[arg(long = "feed")]
         feeds: Vec<String>,
+        /// File with the Ed25519 key that signs deployment commands, hex seed or PEM PKCS#8
+        /// (env PATCHLINE_SIGNING_KEY_FILE).
+        #[arg(long)]
+        signing_key_file: Option<PathBuf>,
+        /// Shadow mode: publish plans to the plans topic, unsigned, and issue no command
+        /// (env PATCHLINE_SHADOW).
+        #[arg(long)]
+        shadow: bool,
+        /// Plan policy file, TOML: gates, waits, wave sizes, caps, freezes
+        /// (env PATCHLINE_PLAN_POLICY_FILE).
+        #[arg(long)]
+        plan_policy: Option<PathBuf>,
+        /// Remediation policy file, TOML: SSVC table, SLAs, overrides, exceptions
+        /// (env PATCHLINE_POLICY_FILE; default: the bundled policy).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Check deployment commands as an executor must before running them: signed with the
+    /// published key, unchanged, not a shadow plan, not expired. Exits 1 if any fails.
+    Verify {
+        /// Published public key: 64 hex characters, a PEM public key, or a file holding either
+        /// (env PATCHLINE_PUBLIC_KEY).
+        #[arg(long, env = "PATCHLINE_PUBLIC_KEY")]
+        public_key: String,
+        /// Check expiry at this instant (milliseconds since the epoch) instead of now.
+        #[arg(long)]
+        now_ms: Option<i64>,
+        /// Commands as JSON lines, a JSON array or `patchline run` output; `-` or none: stdin.
+        input: Option<PathBuf>,
+    },
+    /// Print the public key (hex, key id, PEM) of the signing key, to publish to executors.
+    PublicKey {
+        /// Signing key file (default: PATCHLINE_SIGNING_KEY_FILE, then PATCHLINE_SIGNING_KEY).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
     /// The closed loop on the embedded bus over bundled real data and a generated fleet.
     Demo {
@@ -85,6 +121,25 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         limit: usize,
         /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time-split backtest: rank the CVEs known at --as-of and score the rankings against the
+    /// KEV additions of the next --horizon days.
+    Eval {
+        /// Data folder laid out like ../shared/data (cve/, epss/, kev/).
+        #[arg(long)]
+        data: PathBuf,
+        /// KEV catalog in CISA's JSON format: the labels and the KEV state at --as-of.
+        #[arg(long)]
+        kev_labels: PathBuf,
+        /// As-of date, YYYY-MM-DD: only what was known that day is used.
+        #[arg(long)]
+        as_of: String,
+        /// Label window in days after --as-of.
+        #[arg(long)]
+        horizon: i32,
+        /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -140,12 +195,27 @@ async fn topics(conn: &Connection, create: bool) -> Result<()> {
 
 async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { conn, schema_registry, admin_addr, stages, instance_id, feeds } => {
+        Command::Run {
+            conn,
+            schema_registry,
+            admin_addr,
+            stages,
+            instance_id,
+            feeds,
+            signing_key_file,
+            shadow,
+            plan_policy,
+            policy,
+        } => {
             let extra = Overrides {
                 schema_registry,
                 admin_addr,
                 stages,
                 instance_id,
+                signing_key_file,
+                shadow,
+                plan_policy,
+                policy,
                 ..Default::default()
             };
             let s = settings(&conn, extra)?;
@@ -159,6 +229,13 @@ async fn dispatch(cli: Cli) -> Result<()> {
             cmd::demo::run(cmd::demo::DemoOptions { assets, findings_per_asset, seed, limit, json })
                 .await
         }
+        Command::Eval { data, kev_labels, as_of, horizon, json } => {
+            cmd::eval::run(data, kev_labels, &as_of, horizon, json)
+        }
+        Command::Verify { public_key, now_ms, input } => {
+            cmd::verify::run(&cmd::verify::VerifyOptions { public_key, now_ms, input })
+        }
+        Command::PublicKey { key_file } => cmd::verify::public_key(key_file.as_deref()),
         Command::Topics { action: TopicsAction::Create { conn } } => topics(&conn, true).await,
         Command::Topics { action: TopicsAction::Check { conn } } => topics(&conn, false).await,
     }

@@ -60,7 +60,8 @@ fn feeds_in_json_lines_out() {
     assert_eq!(exposure["event"]["vulnerability_id"], "CVE-2024-3094");
     assert_eq!(exposure["event"]["status"], "OPEN");
     let command = lines.iter().find(|l| l["topic"] == "patchline.commands").expect("a command");
-    assert_eq!(command["event"]["ring"], "PILOT", "staging assets are the pilot ring");
+    assert_eq!(command["event"]["ring"], "CANARY", "every campaign starts with a canary");
+    assert_eq!(command["event"]["target_assets"][0], "build-7", "its only asset, in staging");
     assert_eq!(command["event"]["remediation"]["target_version"], "5.6.1+really5.4.5-1");
 
     std::fs::write(dir.join("bad.jsonl"), "{\"asset_id\": 1}\n").expect("write");

@@ -255,7 +255,8 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
             dir.join("first.log").display()
         );
         let (latest, _) = latest_exposures(&codec, &t.exposures);
-        latest.len() >= 4 && read_topic(&t.commands).len() >= 4
+        // The canary of log4j on dev-1, the only non-production asset, goes out at once.
+        latest.len() >= 4 && !read_topic(&t.commands).is_empty()
     })
     .await;
     assert!(seen, "first run produced no exposures; see {}", dir.join("first.log").display());
@@ -294,12 +295,17 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
         });
         let closed =
             latest.values().any(|e| e.asset_id == "dev-1" && e.status == ExposureStatus::Closed);
-        let commands: BTreeSet<Vec<u8>> =
-            read_topic(&t.commands).into_iter().map(|r| r.value).collect();
-        kev_rescored && closed && latest.len() >= 5 && commands.len() >= 5
+        kev_rescored && closed && latest.len() >= 5
     })
     .await;
-    let ready = http_get(admin, "/readyz").map(|(s, _)| s);
+    // Ready once every stage restored its partitions; the plan stage's group may still be
+    // waiting out the killed member's session.
+    let mut ready = None;
+    eventually(Duration::from_secs(30), || {
+        ready = http_get(admin, "/readyz").map(|(s, _)| s);
+        ready == Some(200)
+    })
+    .await;
     // Interactive queries read the live state.
     let query = |path: &str| -> serde_json::Value {
         let (status, body) = http_get(admin, path).unwrap_or_default();
@@ -400,8 +406,12 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
         assert!(distinct.len() <= 3, "exposure {id} has {} distinct versions", distinct.len());
     }
 
-    // Commands: one per remediation and asset; duplicates identical to their original.
+    // Commands: duplicates identical to their original; the restart did not plan anything
+    // twice (at most one DEPLOY per campaign and asset: the decision log was read back); every
+    // campaign starts with a canary, and the first canary is the only non-production asset.
+    // (The production campaigns then wait: the fleet of four allows one command in flight.)
     let mut commands: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut decoded = Vec::new();
     for r in read_topic(&t.commands) {
         let Ok(Event::DeploymentCommand(c)) =
             codec.decode(EventKind::DeploymentCommand, Format::Avro, &r.value)
@@ -414,9 +424,24 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
                 "duplicate command {} differs from its original",
                 c.command_id
             );
+        } else {
+            decoded.push(c);
         }
     }
-    assert_eq!(commands.len(), 5, "openssl on web-1/web-2, log4j on dev-1, nginx on db-1/web-1");
+    let deploys: Vec<&DeploymentCommand> =
+        decoded.iter().filter(|c| c.action == CommandAction::Deploy).collect();
+    let per_asset: BTreeSet<(&str, &str)> =
+        deploys.iter().map(|c| (c.campaign_id.as_str(), c.target_assets[0].as_str())).collect();
+    assert_eq!(per_asset.len(), deploys.len(), "a DEPLOY was planned twice: {deploys:#?}");
+    let first = deploys.first().expect("a canary");
+    assert_eq!((first.ring, first.wave), (Ring::Canary, 1));
+    assert_eq!(first.target_assets, ["dev-1"], "{first:#?}");
+    assert!(first.rationale.iter().any(|r| r.vulnerability_id == "CVE-2026-1002"));
+    assert!(deploys.iter().filter(|c| c.wave == 1).all(|c| c.ring == Ring::Canary));
+    for c in decoded.iter().filter(|c| c.action == CommandAction::Rollback) {
+        let of = c.rollback_of.as_deref().unwrap_or_default();
+        assert!(deploys.iter().any(|d| d.command_id == of), "rollback of an unknown command");
+    }
 
     // Dead letters: each bad record once or more (a replay may repeat one), with its coordinates.
     let mut letters = BTreeSet::new();

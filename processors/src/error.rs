@@ -12,4 +12,8 @@ pub enum ProcessError {
     /// The processor does not consume events of this kind (a wiring mistake in the topology).
     #[error("processor {processor} does not consume {kind:?} events")]
     Unsupported { processor: &'static str, kind: EventKind },
+    /// A deployment command read back from the decision log does not carry this planner's valid
+    /// signature (forged, tampered or signed with another key).
+    #[error("signature: {0}")]
+    Signature(#[from] crate::sign::SignError),
 }

@@ -9,9 +9,11 @@ pub mod enrich;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod learn;
 pub mod plan;
 pub mod processor;
 pub mod score;
+pub mod sign;
 pub mod validate;
 pub mod versions;
 

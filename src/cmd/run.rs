@@ -8,6 +8,9 @@
 use crate::config::Settings;
 use crate::error::{CliError, Result};
 use crate::output::to_json;
+use patchline_processors::plan::PlanPolicy;
+use patchline_processors::score::Policy;
+use patchline_processors::sign::Signer;
 use patchline_topology::codec::{Codec, Format};
 use patchline_topology::embedded::EmbeddedPipeline;
 use patchline_topology::kafka::run::{run_stage, KafkaStage};
@@ -27,6 +30,34 @@ pub fn load_topology(settings: &Settings) -> Result<TopologySpec> {
         Some(path) => Ok(TopologySpec::parse(&std::fs::read_to_string(path)?)?),
         None => Ok(TopologySpec::default_topology()?),
     }
+}
+
+/// Processor options from the settings: the remediation policy, and the plan stage's signing
+/// key, shadow mode and plan policy.
+pub fn processor_options(settings: &Settings) -> Result<ProcessorOptions> {
+    let read = |path: &std::path::Path| std::fs::read_to_string(path);
+    let signing_key = match &settings.signing_key_file {
+        Some(path) => Some(
+            Signer::from_text(&read(path)?)
+                .map_err(|e| CliError::Config(format!("signing key {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let plan_policy = match &settings.plan_policy {
+        Some(path) => Some(
+            PlanPolicy::from_toml(&read(path)?)
+                .map_err(|e| CliError::Config(format!("plan policy {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let policy = match &settings.policy {
+        Some(path) => Some(
+            Policy::from_toml(&read(path)?)
+                .map_err(|e| CliError::Config(format!("policy {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    Ok(ProcessorOptions { signing_key, shadow: settings.shadow, plan_policy, policy })
 }
 
 /// Builds the codec: registry-backed when a registry is configured.
@@ -70,6 +101,7 @@ pub async fn run_kafka(settings: Settings) -> Result<()> {
     let kafka = settings.kafka.clone().ok_or_else(|| CliError::Config("no brokers".into()))?;
     let spec = load_topology(&settings)?;
     let codec = codec_for(&settings, &spec).await?;
+    let options = processor_options(&settings)?;
     let metrics = Metrics::new()?;
     metrics.set_not_ready("restoring state");
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -113,7 +145,7 @@ pub async fn run_kafka(settings: Settings) -> Result<()> {
             metrics: metrics.clone(),
             config: config.clone(),
             instance: settings.instance_id.clone(),
-            options: ProcessorOptions::default(),
+            options: options.clone(),
         };
         let stop = stop_rx.clone();
         let pending = pending.clone();
@@ -159,7 +191,9 @@ pub async fn run_embedded(settings: Settings, feeds: &[String]) -> Result<()> {
     let spec = load_topology(&settings)?;
     let codec = codec_for(&settings, &spec).await?;
     let metrics = Metrics::new()?;
-    let mut pipeline = EmbeddedPipeline::new(spec.clone(), codec.clone(), metrics, Arc::new(|| 0))?;
+    let options = processor_options(&settings)?;
+    let mut pipeline =
+        EmbeddedPipeline::new_with(spec.clone(), codec.clone(), metrics, Arc::new(|| 0), &options)?;
     for feed in feeds {
         let (topic, path) = feed
             .split_once('=')

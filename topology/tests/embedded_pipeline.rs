@@ -1,5 +1,6 @@
 //! The full topology on the embedded bus: good records become exposures and commands, every bad
-//! record becomes a dead letter with its coordinates, and records in = processed + dead-lettered.
+//! record becomes a dead letter with its coordinates, and records in = processed + dead-lettered;
+//! the canary's outcome and the punctuator promote the plan to its next wave.
 
 use patchline_processors::events::*;
 use patchline_topology::codec::{Codec, Format};
@@ -182,9 +183,49 @@ async fn good_records_flow_and_bad_records_are_dead_lettered() {
             ("web-1".into(), "CVE-2026-0002".into(), false),
         ]
     );
-    let commands = bus.read_all("patchline.commands").expect("commands");
-    // One remediation (openssl 3.0.2) on two assets: one command per asset.
+    let command = |r: &patchline_topology::runtime::record::InputRecord| match codec.decode(
+        EventKind::DeploymentCommand,
+        Format::Avro,
+        r.value.as_deref().unwrap_or_default(),
+    ) {
+        Ok(Event::DeploymentCommand(c)) => c,
+        other => panic!("unexpected {other:?}"),
+    };
+    let commands: Vec<DeploymentCommand> =
+        bus.read_all("patchline.commands").expect("commands").iter().map(command).collect();
+    // One remediation (openssl 3.0.2) on two assets. The development asset is the canary; the
+    // production asset waits until the canary passed its gate.
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    assert_eq!(
+        (commands[0].ring, commands[0].target_assets.as_slice()),
+        (Ring::Canary, &["dev-1".to_string()][..])
+    );
+    assert!(commands[0].emergency, "CVE-2026-0001 is in KEV");
+    let success = Event::DeploymentOutcome(DeploymentOutcome {
+        command_id: commands[0].command_id.clone(),
+        asset_id: "dev-1".into(),
+        status: OutcomeStatus::Succeeded,
+        started_at: NOW + 60_000,
+        finished_at: NOW + 120_000,
+        reboot: false,
+        health_before: None,
+        health_after: None,
+        error: None,
+        executor: "awx".into(),
+    });
+    put("patchline.outcomes", success);
+    p.run_until_idle().await.expect("run");
+    // The emergency lane soaks 15 minutes after the canary passed, then the pilot opens.
+    assert_eq!(p.punctuate(NOW + 10 * 60_000).expect("punctuate"), 0);
+    assert_eq!(p.punctuate(NOW + 20 * 60_000).expect("punctuate"), 1);
+    p.run_until_idle().await.expect("run");
+    let commands: Vec<DeploymentCommand> =
+        bus.read_all("patchline.commands").expect("commands").iter().map(command).collect();
     assert_eq!(commands.len(), 2);
+    assert_eq!(
+        (commands[1].ring, commands[1].target_assets.as_slice()),
+        (Ring::Pilot, &["web-1".to_string()][..])
+    );
     let rendered = metrics.render();
     assert!(rendered.contains("patchline_records_dead_lettered_total"), "{rendered}");
 }

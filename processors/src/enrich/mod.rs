@@ -35,6 +35,7 @@ use state::{AssessState, AssetRow, FindingRow, Mark, Report, NONE};
 pub struct AssessProcessor {
     state: AssessState,
     policy: Policy,
+    restoring: bool,
 }
 
 impl AssessProcessor {
@@ -45,7 +46,11 @@ impl AssessProcessor {
 
     /// A processor whose tables are presized for about `assets` assets.
     pub fn with_capacity(assets: usize) -> Self {
-        AssessProcessor { state: AssessState::with_capacity(assets), policy: Policy::default() }
+        AssessProcessor {
+            state: AssessState::with_capacity(assets),
+            policy: Policy::default(),
+            restoring: false,
+        }
     }
 
     /// The same processor deciding under `policy`.
@@ -104,8 +109,13 @@ impl AssessProcessor {
         build(&self.state, &self.policy, &group)
     }
 
-    /// Recomputes one exposure and emits it if its content changed.
+    /// Recomputes one exposure and emits it if its content changed. While restoring, nothing is
+    /// evaluated: the tables fill, no mark is set, and the first evaluation after the restore
+    /// emits (an idempotent re-emit at worst).
     fn evaluate(&mut self, triple: (Id, Id, Id), out: &mut Vec<Event>) {
+        if self.restoring {
+            return;
+        }
         let Some(exposure) = self.exposure(triple) else { return };
         let hash = content_hash(&exposure);
         let (asset, vuln, pkg) = triple;
@@ -115,7 +125,7 @@ impl AssessProcessor {
         match slot.marks.iter_mut().find(|m| m.vuln == vuln && m.pkg == pkg) {
             Some(m) if m.hash == hash => return,
             Some(m) => *m = mark,
-            None => slot.marks.push(mark),
+            None => push_small(&mut slot.marks, mark),
         }
         out.push(Event::Exposure(exposure));
     }
@@ -141,7 +151,7 @@ impl AssessProcessor {
         let row = match slot.findings.iter_mut().position(|r| r.vuln == vuln && r.pkg == pkg) {
             Some(i) => &mut slot.findings[i],
             None => {
-                slot.findings.push(FindingRow { vuln, pkg, reports: Vec::new() });
+                push_small(&mut slot.findings, FindingRow { vuln, pkg, reports: Vec::new() });
                 let last = slot.findings.len() - 1;
                 &mut slot.findings[last]
             }
@@ -149,7 +159,7 @@ impl AssessProcessor {
         match row.reports.iter_mut().find(|r| r.scanner == report.scanner) {
             Some(old) if old.last_seen > report.last_seen => return, // stale report
             Some(old) => *old = report,
-            None => row.reports.push(report),
+            None => push_small(&mut row.reports, report),
         }
         self.state.index(vuln, asset);
         let canonical = self.state.canonical_of(vuln);
@@ -204,6 +214,15 @@ impl AssessProcessor {
     }
 }
 
+/// Pushes onto a short vector growing it one slot at a time (most lists here hold one to three
+/// entries; the default growth reserves four), then geometrically once it is longer.
+fn push_small<T>(v: &mut Vec<T>, x: T) {
+    if v.len() < 8 {
+        v.reserve_exact(1);
+    }
+    v.push(x);
+}
+
 impl Processor for AssessProcessor {
     fn name(&self) -> &'static str {
         "assess"
@@ -233,6 +252,13 @@ impl Processor for AssessProcessor {
             Query::VulnerabilityExposures(id) => self.open_exposures_of_vulnerability(id),
         };
         Some(exposures.into_iter().map(Event::Exposure).collect())
+    }
+
+    fn restore(&mut self, event: Event) -> Result<(), ProcessError> {
+        self.restoring = true;
+        let result = self.process(event, &mut Vec::new());
+        self.restoring = false;
+        result
     }
 
     fn changelog_key(&self, event: &Event) -> Option<String> {

@@ -1,6 +1,7 @@
 //! Deployment command: an instruction to an executor. Keyed by `campaign_id`. Invariant:
 //! `command_id` is a hash of the command's deciding inputs, so replaying the same inputs issues the
-//! same ids; the signature covers every field but itself.
+//! same ids; the signature covers every field but itself, including the fields after it (see
+//! [`crate::sign`] for the canonical bytes).
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,20 @@ pub struct DeploymentCommand {
     /// Ed25519 signature, absent until signed.
     #[serde(default)]
     pub signature: Option<Signature>,
+    /// Why this wave, this window and this action: ring and wave sizing, the window in the
+    /// asset's local time, the constraints that applied. Empty in commands written before v2.
+    #[serde(default)]
+    pub plan_reason: String,
+    /// Planned in the emergency lane (SSVC ACT or CISA KEV): shorter waits, the same canary and
+    /// caps.
+    #[serde(default)]
+    pub emergency: bool,
+    /// A shadow plan: published to the plans topic only, never signed, never to be executed.
+    #[serde(default)]
+    pub shadow: bool,
+    /// For a `ROLLBACK`: the id of the `DEPLOY` command it reverts.
+    #[serde(default)]
+    pub rollback_of: Option<String>,
 }
 
 /// Command action.

@@ -1,4 +1,7 @@
-//! Deployment outcome: what an executor reports after running a command. Keyed by `asset_id`.
+//! Deployment outcome: what an executor reports after running a command, or what an operator
+//! reports to lift a halt. Keyed by `asset_id`. Invariant: an outcome names the command it is
+//! about by `command_id`; `RESUMED` is only meaningful for a `PAUSE` command (the operator lifted
+//! the halt), every other status for a `DEPLOY` or `ROLLBACK`.
 
 use super::HealthStatus;
 use serde::{Deserialize, Serialize};
@@ -38,8 +41,14 @@ pub struct DeploymentOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OutcomeStatus {
+    /// The command ran and the asset is healthy.
     Succeeded,
+    /// The command failed; the asset may be half-changed (the planner issues a `ROLLBACK`).
     Failed,
+    /// The executor already reverted the change itself (no `ROLLBACK` is issued).
     RolledBack,
+    /// The executor could not run the command within its window.
     TimedOut,
+    /// Operator event on a `PAUSE` command: the halt is lifted and the campaign resumes.
+    Resumed,
 }

@@ -1,119 +1,224 @@
-//! The plan processor: turns open exposures into deployment commands and records outcomes.
+//! The plan processor: turns open exposures into signed, wave-by-wave deployment commands, gates
+//! every wave on its outcomes, rolls back failures and halts failed campaigns.
 //!
-//! This first planner issues one `DEPLOY` command per (remediation, asset): the campaign is the
-//! remediation (ecosystem, package, target version), the ring follows the environment
-//! (development and test assets are the canary, staging the pilot, production the broad ring),
-//! and the window opens when the exposure was seen and closes at its due date.
+//! How a plan is made (each step in its own module):
+//! - [`campaign`]: open, non-accepted exposures grouped by remediation, served by priority
+//!   (emergency lane, highest risk, earliest due date);
+//! - [`rings`]: canary, pilot, broad; development and test first, then staging, then
+//!   production, lowest criticality first; wave sizes from the [`predict`]ed failure probability;
+//! - [`windows`] and [`constraints`]: maintenance windows in local time, freezes, one command in
+//!   flight per asset, caps per business service, HA groups, the global blast radius;
+//! - [`promotion`]: health gates, halts and resumes; [`planner`]: the pass that applies them;
+//! - [`commands`]: ids, rationale, reasons and signatures; [`log`]: the decision log.
 //!
-//! Invariants: a command id is a hash of (campaign, asset, ring), so a replay or a re-emitted
-//! exposure never issues a second command for the same remediation on the same asset; commands
-//! carry the exposures behind them as rationale.
+//! Time: inputs carry event time. A pass triggered by an input plans at `max(stream time,
+//! last punctuation)`, where stream time is the newest exposure's `updated_at`; the punctuator
+//! plans every campaign at its `now_ms`. Only the punctuator's clock judges timeouts, so an
+//! executor's skewed clock cannot time out other commands.
+//!
+//! Invariants: processing is deterministic (same inputs and punctuations in the same order, same
+//! commands byte for byte); `restore` rebuilds the tables without planning, and the decision
+//! log (the commands topic, read back as a global input) restores what was issued, so a restart
+//! never re-plans a wave that was already sent; only the instance that owns the plan's single
+//! partition plans (the others read the global tables and the decision log but issue nothing),
+//! so there is one planner at a time and the group fails over to another.
+
+pub mod campaign;
+pub mod commands;
+pub mod constraints;
+pub mod fleet;
+pub mod log;
+pub mod planner;
+pub mod policy;
+pub mod predict;
+pub mod promotion;
+mod recovery;
+pub mod rings;
+pub mod windows;
+
+pub use policy::{Freeze, PlanPolicy};
+pub use predict::{FailurePredictor, PatchContext, PriorPredictor};
 
 use crate::error::ProcessError;
-use crate::events::{
-    CommandAction, DeploymentCommand, DeploymentOutcome, Environment, Event, EventKind, Exposure,
-    ExposureStatus, OutcomeStatus, Rationale, Remediation, Ring,
-};
-use crate::ids::stable_id;
+use crate::events::{DeploymentCommand, Event, EventKind, OutcomeStatus};
 use crate::processor::Processor;
+use crate::sign::{verify_signature, PublicKey, Signer};
 use crate::validate::validate;
-use std::collections::{HashMap, HashSet};
+use campaign::Campaigns;
+use commands::Issuer;
+use fleet::Fleet;
+use log::Log;
+use std::collections::BTreeSet;
 
-const MS_PER_DAY: i64 = 86_400_000;
-
-/// Plans commands from exposures.
-#[derive(Debug, Default)]
+/// Plans deployment commands from exposures, asset telemetry and outcomes.
+#[derive(Debug)]
 pub struct PlanProcessor {
-    /// (campaign, asset) pairs a command was issued for.
-    issued: HashSet<(String, String)>,
-    /// Last outcome per command id.
-    outcomes: HashMap<String, OutcomeStatus>,
+    policy: PlanPolicy,
+    predictor: Box<dyn FailurePredictor>,
+    signer: Option<Signer>,
+    verifier: Option<PublicKey>,
+    shadow: bool,
+    fleet: Fleet,
+    campaigns: Campaigns,
+    log: Log,
+    stream_time: i64,
+    last_punctuate: i64,
+    /// Whether this instance owns the plan's partition: it plans only then. Set by any exposure
+    /// or outcome (they come only to the owner), re-checked on every partition change.
+    owner: bool,
+    /// The key of the newest exposure or outcome, to ask the runtime whether its partition
+    /// stayed here.
+    owner_key: Option<String>,
+}
+
+impl Default for PlanProcessor {
+    fn default() -> Self {
+        PlanProcessor {
+            policy: PlanPolicy::default(),
+            predictor: Box::new(PriorPredictor),
+            signer: None,
+            verifier: None,
+            shadow: false,
+            fleet: Fleet::default(),
+            campaigns: Campaigns::default(),
+            log: Log::default(),
+            stream_time: i64::MIN,
+            last_punctuate: i64::MIN,
+            owner: false,
+            owner_key: None,
+        }
+    }
 }
 
 impl PlanProcessor {
-    /// An empty planner.
+    /// A live planner with the default policy and the prior predictor; commands are unsigned
+    /// until [`PlanProcessor::with_signer`].
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Uses `policy`.
+    pub fn with_policy(mut self, policy: PlanPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Uses `predictor` for failure probabilities (and its version as `model_version`).
+    pub fn with_predictor(mut self, predictor: Box<dyn FailurePredictor>) -> Self {
+        self.predictor = predictor;
+        self
+    }
+
+    /// Signs every live command; commands read back from the decision log must carry this
+    /// key's valid signature.
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.verifier = Some(signer.public_key());
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Shadow mode: plans are published (unsigned, `shadow = true`) but nothing is issued.
+    pub fn with_shadow(mut self, shadow: bool) -> Self {
+        self.shadow = shadow;
+        self
+    }
+
     /// Last outcome reported for a command.
     pub fn outcome_of(&self, command_id: &str) -> Option<OutcomeStatus> {
-        self.outcomes.get(command_id).copied()
+        self.log.outcomes.get(command_id).map(|r| r.status)
     }
 
-    fn on_exposure(&mut self, e: Exposure, out: &mut Vec<Event>) {
-        if e.status != ExposureStatus::Open {
+    /// The decision log (for tests and diagnostics).
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// The campaigns (for tests and diagnostics).
+    pub fn campaigns(&self) -> &Campaigns {
+        &self.campaigns
+    }
+
+    fn now(&self) -> i64 {
+        self.stream_time.max(self.last_punctuate)
+    }
+
+    /// Plans `touched` campaigns (in priority order) at the current instant.
+    fn plan(&mut self, touched: &BTreeSet<String>, out: &mut Vec<Event>) {
+        let t = self.now();
+        if !self.owner || t == i64::MIN || touched.is_empty() {
             return;
         }
-        let day = e.updated_at.div_euclid(MS_PER_DAY) as i32;
-        if e.accepted_until.is_some_and(|until| day < until) {
-            return; // accepted under a policy exception until then
-        }
-        let remediation = Remediation {
-            ecosystem: e.ecosystem.clone(),
-            package: e.package.clone(),
-            target_version: e.fixed_version.clone(),
-            kb: None,
-        };
-        let target = remediation.target_version.as_deref().unwrap_or("vendor-patch");
-        let campaign_id = stable_id("cmp", &[&remediation.ecosystem, &remediation.package, target]);
-        if !self.issued.insert((campaign_id.clone(), e.asset_id.clone())) {
-            return;
-        }
-        let (ring, wave) = match e.environment {
-            Environment::Development | Environment::Test => (Ring::Canary, 1),
-            Environment::Staging => (Ring::Pilot, 2),
-            Environment::Production => (Ring::Broad, 3),
-        };
-        let ring_name = format!("{ring:?}");
-        let command_id = stable_id("cmd", &[&campaign_id, &e.asset_id, &ring_name]);
-        let deadline = i64::from(e.due_date) * MS_PER_DAY;
-        let reason = reason(&e);
-        out.push(Event::DeploymentCommand(DeploymentCommand {
-            command_id,
-            action: CommandAction::Deploy,
-            campaign_id,
-            wave,
-            ring,
-            remediation,
-            target_assets: vec![e.asset_id.clone()],
-            not_before: e.updated_at,
-            not_after: deadline.max(e.updated_at + MS_PER_DAY),
-            deadline,
-            rationale: vec![Rationale {
-                exposure_id: e.exposure_id.clone(),
-                asset_id: e.asset_id.clone(),
-                vulnerability_id: e.vulnerability_id.clone(),
-                risk: e.risk,
-                reason,
-            }],
-            predicted_failure: 0.05,
-            issued_at: e.updated_at,
-            policy_version: e.policy_version.clone(),
-            model_version: e.model_version.clone(),
-            signature: None,
-        }));
+        let mut scope: Vec<String> =
+            self.campaigns.priority_order().into_iter().filter(|c| touched.contains(c)).collect();
+        scope.extend(touched.iter().filter(|c| self.campaigns.get(c).is_none()).cloned());
+        self.run(&scope, t, out);
     }
 
-    fn on_outcome(&mut self, o: DeploymentOutcome) {
-        self.outcomes.insert(o.command_id, o.status);
+    fn run(&mut self, scope: &[String], t: i64, out: &mut Vec<Event>) {
+        let issuer = Issuer {
+            shadow: self.shadow,
+            signer: self.signer.as_ref(),
+            policy_version: &self.policy.version,
+            model_version: self.predictor.version(),
+        };
+        let ctx = planner::Ctx {
+            policy: &self.policy,
+            predictor: self.predictor.as_ref(),
+            fleet: &self.fleet,
+            campaigns: &self.campaigns,
+            issuer,
+        };
+        let mut issued: Vec<DeploymentCommand> = Vec::new();
+        planner::pass(&ctx, &mut self.log, scope, t, self.last_punctuate, &mut issued);
+        out.extend(issued.into_iter().map(Event::DeploymentCommand));
     }
-}
 
-/// A one-line human reason, e.g. `KEV, ACT, internet-exposed PRODUCTION, risk 912.0`.
-fn reason(e: &Exposure) -> String {
-    let mut parts = Vec::new();
-    if e.kev {
-        parts.push("KEV".to_string());
+    /// Applies an input; plans only when `out` is given (`restore` passes none).
+    fn apply(&mut self, event: Event, out: Option<&mut Vec<Event>>) -> Result<(), ProcessError> {
+        validate(&event)?;
+        let mut touched = BTreeSet::new();
+        match event {
+            Event::Exposure(e) => {
+                self.owner = true;
+                self.owner_key = Some(e.asset_id.clone());
+                let applied = self.campaigns.apply(&e);
+                if let Some((campaign, asset, at)) = &applied.fixed {
+                    self.log.report_fixed(campaign, asset, *at);
+                }
+                self.stream_time = self.stream_time.max(e.updated_at);
+                touched.extend(applied.touched);
+            }
+            Event::DeploymentOutcome(o) => {
+                self.owner = true;
+                self.owner_key = Some(o.asset_id.clone());
+                self.log.report(&o);
+                if let Some(c) = self.log.commands.get(&o.command_id) {
+                    touched.insert(c.campaign.clone());
+                }
+            }
+            Event::AssetTelemetry(a) => {
+                if self.fleet.upsert(&a) {
+                    touched.extend(self.campaigns.of_asset(&a.asset_id));
+                }
+            }
+            Event::DeploymentCommand(c) => {
+                if c.shadow && !self.shadow {
+                    return Ok(()); // a shadow plan is not a decision of a live planner
+                }
+                if let (false, Some(key)) = (c.shadow, &self.verifier) {
+                    verify_signature(&c, key)?;
+                }
+                self.log.record(&c);
+            }
+            other => {
+                return Err(ProcessError::Unsupported { processor: "plan", kind: other.kind() })
+            }
+        }
+        if let Some(out) = out {
+            self.plan(&touched, out);
+        }
+        Ok(())
     }
-    parts.push(format!("SSVC {:?}", e.ssvc_decision));
-    if let Some(epss) = e.epss {
-        parts.push(format!("EPSS {epss:.3}"));
-    }
-    let exposed = if e.internet_exposed { "internet-exposed " } else { "" };
-    parts.push(format!("{exposed}{:?} {:?}", e.criticality, e.environment).to_lowercase());
-    parts.push(format!("risk {:.1}", e.risk));
-    parts.join(", ")
 }
 
 impl Processor for PlanProcessor {
@@ -126,18 +231,62 @@ impl Processor for PlanProcessor {
     }
 
     fn process(&mut self, event: Event, out: &mut Vec<Event>) -> Result<(), ProcessError> {
-        validate(&event)?;
+        self.apply(event, Some(out))
+    }
+
+    fn restore(&mut self, event: Event) -> Result<(), ProcessError> {
+        self.apply(event, None)
+    }
+
+    fn retain_partitioned(&mut self, keep: &dyn Fn(&str) -> bool) {
+        // The plan's inputs have one partition: whether it stayed is whether any of its keys did.
+        self.owner = self.owner_key.as_deref().is_some_and(keep);
+        self.campaigns.retain_assets(keep);
+        let log = &mut self.log;
+        let commands = &log.commands;
+        log.outcomes
+            .retain(|id, _| commands.get(id).and_then(|c| c.asset.as_deref()).is_none_or(keep));
+        log.resumes.retain(|_, (_, key)| keep(key));
+    }
+
+    fn changelog_key(&self, event: &Event) -> Option<String> {
         match event {
-            Event::Exposure(e) => self.on_exposure(e, out),
-            Event::DeploymentOutcome(o) => self.on_outcome(o),
-            other => {
-                return Err(ProcessError::Unsupported { processor: "plan", kind: other.kind() })
-            }
+            Event::Exposure(e) => Some(e.exposure_id.clone()),
+            Event::DeploymentOutcome(o) => Some(o.command_id.clone()),
+            _ => None,
         }
-        Ok(())
+    }
+
+    fn punctuate(&mut self, now_ms: i64, out: &mut Vec<Event>) {
+        self.last_punctuate = self.last_punctuate.max(now_ms);
+        if !self.owner {
+            return; // another instance plans; this one keeps its tables and decision log warm
+        }
+        let mut scope = self.campaigns.priority_order();
+        let listed: BTreeSet<String> = scope.iter().cloned().collect();
+        let busy: BTreeSet<String> = self
+            .log
+            .unresolved
+            .iter()
+            .filter_map(|id| self.log.commands.get(id).map(|c| c.campaign.clone()))
+            .filter(|c| !listed.contains(c))
+            .collect();
+        scope.extend(busy);
+        let t = self.now();
+        self.run(&scope, t, out);
     }
 
     fn state_sizes(&self) -> Vec<(&'static str, usize)> {
-        vec![("issued", self.issued.len()), ("outcomes", self.outcomes.len())]
+        vec![
+            ("campaigns", self.campaigns.len()),
+            ("exposures", self.campaigns.exposures()),
+            ("assets", self.fleet.len()),
+            ("commands", self.log.commands.len()),
+            ("outcomes", self.log.outcomes.len()),
+            ("in_flight", self.log.unresolved.len()),
+        ]
     }
 }
+
+#[cfg(test)]
+mod tests;

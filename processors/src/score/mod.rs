@@ -5,6 +5,7 @@
 //! appears in the contributions, measured as the risk lost when that factor is set to its
 //! baseline (leave-one-out), so a reader can see why an exposure ranks where it does.
 
+pub mod features;
 mod policy;
 mod ssvc;
 

@@ -147,7 +147,7 @@ fn package(j: usize, rng: &mut SplitMix64) -> Pkg {
     let (w1, w2) = (WORDS[k % WORDS.len()], WORDS[(k / WORDS.len()) % WORDS.len()]);
     let name = match ecosystem {
         "Debian" => format!("lib{w1}-{w2}"),
-        "npm" if k % 2 == 0 => format!("@{w2}/{w1}"),
+        "npm" if k.is_multiple_of(2) => format!("@{w2}/{w1}"),
         "npm" => format!("{w1}-{w2}"),
         "PyPI" => format!("py{w1}-{w2}"),
         "Go" => format!("github.com/{w2}/{w1}"),

@@ -1,25 +1,28 @@
 //! Shared parts of the benchmark examples (`bench_state`, `bench_restore`): a counting global
 //! allocator, command-line flags, median/min/max statistics and the deterministic workload
-//! generator in [`gen`].
+//! generator in [`gen`]; [`topic`] fills the restore benchmark's topic.
 //!
 //! The allocator wraps `std::alloc::System` and counts the bytes *requested* (`Layout::size`)
 //! that are live right now, the peak of that, and the live bytes per power-of-two size class
 //! (class `k` holds allocations of `2^(k-1) < size <= 2^k` bytes), so a benchmark can tell which
 //! kind of allocation holds the bytes. Malloc's own per-chunk overhead is not included: the
-//! numbers are what the program asks for, independent of the allocator in use.
+//! numbers are what the program asks for, independent of the allocator in use. Counting can be
+//! switched off around timed sections ([`set_counting`]).
 
 #![allow(dead_code)] // each example uses a different subset
 
 pub mod gen;
+pub mod topic;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 
 const CLASSES: usize = 48;
 
 /// Counts live heap bytes; install with `#[global_allocator]`.
 pub struct CountingAlloc;
 
+static ENABLED: AtomicBool = AtomicBool::new(true);
 static CURRENT: AtomicI64 = AtomicI64::new(0);
 static PEAK: AtomicI64 = AtomicI64::new(0);
 static ALLOCS: AtomicI64 = AtomicI64::new(0);
@@ -32,6 +35,9 @@ fn class_of(size: usize) -> usize {
 }
 
 fn added(size: usize) {
+    if !ENABLED.load(Relaxed) {
+        return;
+    }
     let size = size as i64;
     let now = CURRENT.fetch_add(size, Relaxed) + size;
     PEAK.fetch_max(now, Relaxed);
@@ -42,6 +48,9 @@ fn added(size: usize) {
 }
 
 fn removed(size: usize) {
+    if !ENABLED.load(Relaxed) {
+        return;
+    }
     CURRENT.fetch_sub(size as i64, Relaxed);
     let c = class_of(size);
     BY_CLASS[c].fetch_sub(size as i64, Relaxed);
@@ -85,6 +94,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
+/// Turns counting on or off. Counting costs several atomic operations per allocation, which
+/// would slow an allocation-heavy loop more than a lean one: timed sections that are compared
+/// turn it off. While off, nothing is counted, so a block allocated then and freed later makes
+/// the count drift low: measure heap only over windows that free nothing allocated before.
+pub fn set_counting(on: bool) {
+    ENABLED.store(on, Relaxed);
+}
+
 /// Live requested heap bytes now.
 pub fn heap_now() -> i64 {
     CURRENT.load(Relaxed)
@@ -100,15 +117,18 @@ pub fn reset_peak() {
     PEAK.store(CURRENT.load(Relaxed), Relaxed);
 }
 
-/// Live (bytes, allocations) per size class.
-pub fn classes() -> Vec<(i64, i64)> {
-    (0..CLASSES).map(|c| (BY_CLASS[c].load(Relaxed), COUNT_BY_CLASS[c].load(Relaxed))).collect()
+/// Live (bytes, allocations) per size class; an array, so taking a snapshot allocates nothing.
+pub fn classes() -> [(i64, i64); CLASSES] {
+    std::array::from_fn(|c| (BY_CLASS[c].load(Relaxed), COUNT_BY_CLASS[c].load(Relaxed)))
 }
 
 /// The size classes whose live bytes grew the most between two [`classes`] snapshots, as
-/// `"<=128B: 41.0% (1.2M allocs)"` strings, largest first.
+/// `"65..=128B: 96.8% (640000000 bytes, 5000000 allocs)"` strings, largest first; the share is
+/// of the bytes added to growing classes. A last line gives the bytes freed in shrinking ones.
 pub fn class_growth(before: &[(i64, i64)], after: &[(i64, i64)], top: usize) -> Vec<String> {
-    let total: i64 = after.iter().zip(before).map(|(a, b)| a.0 - b.0).sum::<i64>().max(1);
+    let deltas = after.iter().zip(before).map(|(a, b)| a.0 - b.0);
+    let total: i64 = deltas.clone().filter(|d| *d > 0).sum::<i64>().max(1);
+    let freed: i64 = deltas.filter(|d| *d < 0).sum();
     let mut rows: Vec<(usize, i64, i64)> = after
         .iter()
         .zip(before)
@@ -117,7 +137,8 @@ pub fn class_growth(before: &[(i64, i64)], after: &[(i64, i64)], top: usize) -> 
         .filter(|r| r.1 > 0)
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.1));
-    rows.into_iter()
+    let mut lines: Vec<String> = rows
+        .into_iter()
         .take(top)
         .map(|(c, bytes, n)| {
             let lo = if c == 0 { 0 } else { (1u64 << (c - 1)) + 1 };
@@ -129,7 +150,11 @@ pub fn class_growth(before: &[(i64, i64)], after: &[(i64, i64)], top: usize) -> 
                 n
             )
         })
-        .collect()
+        .collect();
+    if freed < 0 {
+        lines.push(format!("(freed in shrinking classes: {} bytes)", -freed));
+    }
+    lines
 }
 
 /// Resident set size of this process in bytes (Linux `/proc/self/statm`), 0 when unknown.

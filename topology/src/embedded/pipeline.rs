@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::observe::metrics::Metrics;
 use crate::runtime::offsets::OffsetTracker;
 use crate::runtime::runner::{RunSummary, RunnerConfig, StageRunner};
-use crate::runtime::stage::StagePlan;
+use crate::runtime::stage::{ProcessorOptions, StagePlan};
 use crate::spec::TopologySpec;
 use patchline_processors::Processor;
 use std::collections::BTreeMap;
@@ -34,11 +34,22 @@ impl EmbeddedPipeline {
         metrics: Arc<Metrics>,
         clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     ) -> Result<EmbeddedPipeline> {
+        Self::new_with(spec, codec, metrics, clock, &ProcessorOptions::default())
+    }
+
+    /// Like [`EmbeddedPipeline::new`], with processor options (policies, signing key, shadow).
+    pub fn new_with(
+        spec: TopologySpec,
+        codec: Arc<Codec>,
+        metrics: Arc<Metrics>,
+        clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+        options: &ProcessorOptions,
+    ) -> Result<EmbeddedPipeline> {
         let bus = Bus::new(&spec);
         let stages = spec
             .stages
             .iter()
-            .map(|s| StagePlan::build(&spec, s).map(Some))
+            .map(|s| StagePlan::build_with(&spec, s, options).map(Some))
             .collect::<Result<Vec<_>>>()?;
         Ok(EmbeddedPipeline { spec, bus, codec, metrics, stages, clock })
     }
@@ -79,7 +90,12 @@ impl EmbeddedPipeline {
                         event.kind().name()
                     )));
                 };
-                self.bus.produce(topic, event.key().as_bytes(), self.codec.encode(&event)?, now_ms)?;
+                self.bus.produce(
+                    topic,
+                    event.key().as_bytes(),
+                    self.codec.encode(&event)?,
+                    now_ms,
+                )?;
                 emitted += 1;
             }
         }
@@ -118,7 +134,12 @@ impl EmbeddedPipeline {
                     sink,
                     tracker,
                     self.metrics.stage(&name),
-                    RunnerConfig::default(),
+                    // Time-driven work runs on the caller's clock only (`punctuate`), so a run
+                    // over the same records is the same whatever the wall clock says.
+                    RunnerConfig {
+                        punctuate_interval: std::time::Duration::from_secs(365 * 86_400),
+                        ..RunnerConfig::default()
+                    },
                 );
                 let (summary, plan) = runner.run_returning_plan(shutdown.clone()).await?;
                 self.stages[i] = Some(plan);

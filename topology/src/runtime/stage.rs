@@ -5,10 +5,26 @@
 use crate::error::{Error, Result};
 use crate::spec::{Format, StageSpec, TopologySpec};
 use patchline_processors::events::EventKind;
+use patchline_processors::plan::PlanPolicy;
 use patchline_processors::score::Policy;
+use patchline_processors::sign::Signer;
 use patchline_processors::{AssessProcessor, PlanProcessor, Processor};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Environment variable naming a file with the Ed25519 key that signs deployment commands (64
+/// hex characters or a PEM PKCS#8 private key), read when [`ProcessorOptions::signing_key`] is
+/// not set.
+pub const SIGNING_KEY_FILE_ENV: &str = "PATCHLINE_SIGNING_KEY_FILE";
+/// Environment variable holding the signing key itself (hex or PEM), read when neither the
+/// option nor [`SIGNING_KEY_FILE_ENV`] is set.
+pub const SIGNING_KEY_ENV: &str = "PATCHLINE_SIGNING_KEY";
+/// Environment variable that turns shadow mode on (`true` or `1`) when
+/// [`ProcessorOptions::shadow`] is not set.
+pub const SHADOW_ENV: &str = "PATCHLINE_SHADOW";
+/// Environment variable naming a plan policy file (TOML) when
+/// [`ProcessorOptions::plan_policy`] is not set.
+pub const PLAN_POLICY_FILE_ENV: &str = "PATCHLINE_PLAN_POLICY_FILE";
 
 /// How to read one input topic.
 #[derive(Debug, Clone)]
@@ -36,11 +52,100 @@ pub struct StagePlan {
     pub dead_letter_topic: Arc<str>,
 }
 
-/// Settings of the processors that are not part of the topology. Default: the bundled policy.
+/// Settings of the processors that are not part of the topology. Default: the bundled policies;
+/// the plan stage's key, shadow mode and policy fall back to the environment (see the
+/// constants above), so a deployment can set them without a config file.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessorOptions {
     /// Remediation policy of the assess processor (`None`: the bundled default).
     pub policy: Option<Policy>,
+    /// Plan policy: gates, waits, wave sizes, caps, freezes (`None`: the file named by
+    /// `PATCHLINE_PLAN_POLICY_FILE`, else the defaults).
+    pub plan_policy: Option<PlanPolicy>,
+    /// Key that signs deployment commands (`None`: `PATCHLINE_SIGNING_KEY_FILE`, then
+    /// `PATCHLINE_SIGNING_KEY`; without either, commands go out unsigned and executors reject
+    /// them).
+    pub signing_key: Option<Signer>,
+    /// Shadow mode: the plan stage publishes unsigned plans to its `plans` output and issues no
+    /// command (`None`: `PATCHLINE_SHADOW`).
+    pub shadow: Option<bool>,
+}
+
+impl ProcessorOptions {
+    /// Shadow mode as configured, else from the environment.
+    pub fn plan_shadow(&self) -> bool {
+        self.shadow.unwrap_or_else(|| {
+            std::env::var(SHADOW_ENV).is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE"))
+        })
+    }
+
+    /// The signing key as configured, else from the environment.
+    pub fn plan_signer(&self) -> Result<Option<Signer>> {
+        if let Some(k) = &self.signing_key {
+            return Ok(Some(k.clone()));
+        }
+        let text = match (std::env::var(SIGNING_KEY_FILE_ENV), std::env::var(SIGNING_KEY_ENV)) {
+            (Ok(path), _) if !path.trim().is_empty() => std::fs::read_to_string(path.trim())
+                .map_err(|e| Error::Config(format!("{SIGNING_KEY_FILE_ENV} {path}: {e}")))?,
+            (_, Ok(key)) if !key.trim().is_empty() => key,
+            _ => return Ok(None),
+        };
+        Signer::from_text(&text)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("plan signing key: {e}")))
+    }
+
+    /// The plan policy as configured, else from the file named in the environment.
+    pub fn plan_policy(&self) -> Result<PlanPolicy> {
+        if let Some(p) = &self.plan_policy {
+            return Ok(p.clone());
+        }
+        match std::env::var(PLAN_POLICY_FILE_ENV) {
+            Ok(path) if !path.trim().is_empty() => {
+                let text = std::fs::read_to_string(path.trim())
+                    .map_err(|e| Error::Config(format!("{PLAN_POLICY_FILE_ENV} {path}: {e}")))?;
+                PlanPolicy::from_toml(&text).map_err(|e| Error::Config(e.to_string()))
+            }
+            _ => Ok(PlanPolicy::default()),
+        }
+    }
+}
+
+/// The output port of `kind` when a stage has several topics of that kind: the plan stage
+/// writes deployment commands to `commands`, or to `plans` in shadow mode.
+fn preferred_port(kind: EventKind, options: &ProcessorOptions) -> Option<&'static str> {
+    match kind {
+        EventKind::DeploymentCommand if options.plan_shadow() => Some("plans"),
+        EventKind::DeploymentCommand => Some("commands"),
+        _ => None,
+    }
+}
+
+/// The plan processor with its key, mode and policy; logs the public key it signs with, so
+/// operators can publish it to executors.
+fn plan_processor(options: &ProcessorOptions) -> Result<Box<dyn Processor>> {
+    let shadow = options.plan_shadow();
+    let mut plan = PlanProcessor::new().with_policy(options.plan_policy()?).with_shadow(shadow);
+    match options.plan_signer()? {
+        Some(key) => {
+            tracing::info!(
+                key_id = key.key_id(),
+                public_key = %key.public_key().to_hex(),
+                shadow,
+                "plan: deployment commands are signed with Ed25519"
+            );
+            plan = plan.with_signer(key);
+        }
+        None if !shadow => tracing::info!(
+            "plan: no signing key ({SIGNING_KEY_FILE_ENV}); commands are unsigned and \
+             executors will reject them"
+        ),
+        None => {}
+    }
+    if shadow {
+        tracing::info!("plan: shadow mode: unsigned plans go to the plans topic, no command");
+    }
+    Ok(Box::new(plan))
 }
 
 /// The processor registered under `name`.
@@ -50,7 +155,7 @@ pub fn processor_named(name: &str, options: &ProcessorOptions) -> Result<Box<dyn
             let policy = options.policy.clone().unwrap_or_default();
             Ok(Box::new(AssessProcessor::new().with_policy(policy)))
         }
-        "plan" => Ok(Box::new(PlanProcessor::new())),
+        "plan" => plan_processor(options),
         other => Err(Error::Config(format!("unknown processor {other}; known: assess, plan"))),
     }
 }
@@ -111,10 +216,17 @@ impl StagePlan {
         }
         let mut outputs = HashMap::new();
         for kind in processor.output_kinds() {
-            let topic = stage
+            let candidates: Vec<(&String, &String)> = stage
                 .outputs
-                .values()
-                .find(|t| spec.topic(t).ok().and_then(|t| t.event_kind()) == Some(*kind))
+                .iter()
+                .filter(|(_, t)| spec.topic(t).ok().and_then(|t| t.event_kind()) == Some(*kind))
+                .collect();
+            let preferred = preferred_port(*kind, options);
+            let topic = candidates
+                .iter()
+                .find(|(port, _)| candidates.len() > 1 && Some(port.as_str()) == preferred)
+                .or(candidates.first())
+                .map(|(_, t)| *t)
                 .ok_or_else(|| {
                     Error::Config(format!(
                         "stage {}: no output topic for {}",

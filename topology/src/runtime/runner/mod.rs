@@ -216,7 +216,12 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
     ) -> Result<(RunSummary, StagePlan)> {
         let mut commit_timer = tokio::time::interval(self.config.commit_interval);
         commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut punctuate_timer = tokio::time::interval(self.config.punctuate_interval);
+        // The first punctuation comes one interval after the start, not at once: a stage that
+        // runs for less than an interval (the embedded bus) is punctuated only by its caller.
+        let mut punctuate_timer = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.config.punctuate_interval,
+            self.config.punctuate_interval,
+        );
         punctuate_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Some(failure) = self.tracker.failure() {

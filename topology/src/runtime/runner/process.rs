@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 use crate::observe::events::RecordDeadLettered;
 use crate::runtime::offsets::PUNCTUATION;
 use crate::runtime::record::{InputRecord, OutputRecord};
-use std::sync::Arc;
 use crate::runtime::stage::{InputRoute, StagePlan};
 use crate::runtime::{Sink, Source};
 use patchline_processors::events::{Event, EventKind};
 use patchline_processors::ProcessError;
+use std::sync::Arc;
 use std::time::Instant;
 
 impl<S: Source, K: Sink> StageRunner<S, K> {
@@ -108,7 +108,8 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
         self.plan.processor.punctuate(now_ms, &mut outputs);
         let encoded = self.encode_all(&outputs);
         self.scratch = outputs;
-        let encoded = encoded.map_err(|(_, e)| Error::Encode { kind: "punctuation output", reason: e })?;
+        let encoded =
+            encoded.map_err(|(_, e)| Error::Encode { kind: "punctuation output", reason: e })?;
         if encoded.is_empty() {
             return Ok(());
         }
