@@ -24,28 +24,9 @@ case "$only" in
   *) log "BENCH_ONLY must be state or restore"; exit 2 ;;
 esac
 
-need_apt=()
-if [ "$only" != state ]; then
-  command -v java >/dev/null || need_apt+=(default-jdk-headless)
-  command -v mvn >/dev/null || need_apt+=(maven)
-fi
-command -v make >/dev/null || need_apt+=(make)
-command -v cc >/dev/null || need_apt+=(build-essential)
-command -v cmake >/dev/null || need_apt+=(cmake)
-if [ "${#need_apt[@]}" -gt 0 ]; then
-  log "installing ${need_apt[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
-fi
-if ! command -v cargo >/dev/null; then
-  log "cargo not found: install Rust with rustup (https://rustup.rs) and re-run"
-  exit 1
-fi
-
-export PATCHLINE_KAFKA_PORT="${PATCHLINE_KAFKA_PORT:-39092}"
-export PATCHLINE_KAFKA_BROKERS="127.0.0.1:${PATCHLINE_KAFKA_PORT}"
-export PATCHLINE_KAFKA_DIR="${PATCHLINE_KAFKA_DIR:-$PWD/.kafka}"
+[ "$only" = state ] && export PATCHLINE_NO_KAFKA=1
+# shellcheck source=scripts/ensure-tools.sh
+. scripts/ensure-tools.sh
 
 out=target/bench
 mkdir -p "$out"
