@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod slice;
+
 use patchline_topology::kafka::KafkaConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
