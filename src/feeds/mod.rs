@@ -27,7 +27,6 @@ pub use time::{days_from_ymd, ms_from_iso8601, MS_PER_DAY};
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
     /// The file could not be read or decompressed.
-    #[cfg_attr(not(test), allow(dead_code))] // built by `open_text` only
     #[error("cannot read {path}: {source}")]
     Io {
         /// File that failed.
@@ -66,8 +65,7 @@ impl FeedError {
 /// Reads a text file into memory, gunzipping it first when its name ends in `.gz`.
 ///
 /// Concatenated gzip members are read to the end (as `zcat` does). The bundled demo data is
-/// compiled in, so today only tests read files; full-size feeds from disk go through here.
-#[cfg_attr(not(test), allow(dead_code))]
+/// compiled in; `patchline eval` reads the full-size feeds from disk through here.
 pub fn open_text(path: impl AsRef<Path>) -> Result<String, FeedError> {
     let path = path.as_ref();
     let io_err = |source| FeedError::Io { path: path.display().to_string(), source };

@@ -22,7 +22,6 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// Civil date `(year, month, day)` of a day count since 1970-01-01.
-#[cfg_attr(not(test), allow(dead_code))] // the inverse of `days_from_ymd`, for callers that print dates
 pub fn ymd_from_days(days: i32) -> (i32, u32, u32) {
     let z = i64::from(days) + 719_468;
     let era = z.div_euclid(146_097);
