@@ -14,6 +14,7 @@ pub fn to_json(event: &Event) -> serde_json::Value {
         Event::DeploymentCommand(x) => serde_json::to_value(x),
         Event::DeploymentOutcome(x) => serde_json::to_value(x),
         Event::ModelSnapshot(x) => serde_json::to_value(x),
+        Event::OperatorOverride(x) => serde_json::to_value(x),
     };
     v.unwrap_or(serde_json::Value::Null)
 }

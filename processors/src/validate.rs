@@ -60,6 +60,15 @@ pub fn validate(event: &Event) -> Result<(), ProcessError> {
             require("asset_id", &e.asset_id)
         }
         Event::DeploymentCommand(c) => require("command_id", &c.command_id),
+        Event::OperatorOverride(o) => {
+            require("override_id", &o.override_id)?;
+            require("approver", &o.approver)?;
+            let restore = o.action == crate::events::OverrideAction::RestoreModel;
+            if restore && (o.model.is_none() || o.model_version.is_none()) {
+                return Err(ProcessError::Contract("RESTORE_MODEL needs model and model_version".into()));
+            }
+            Ok(())
+        }
         Event::ModelSnapshot(m) => {
             require("model", &m.model)?;
             if m.indices.len() != m.weights.len() {

@@ -16,6 +16,7 @@ mod command;
 mod exposure;
 mod finding;
 mod model;
+mod operator;
 mod outcome;
 mod threat;
 
@@ -29,6 +30,7 @@ pub use command::{CommandAction, DeploymentCommand, Rationale, Remediation, Ring
 pub use exposure::{Contribution, Exposure, ExposureStatus, Lane, SsvcDecision};
 pub use finding::{Finding, FindingStatus, Package};
 pub use model::{ModelMetrics, ModelSnapshot};
+pub use operator::{OperatorOverride, OverrideAction};
 pub use outcome::{DeploymentOutcome, OutcomeStatus};
 pub use threat::{Epss, ExploitKind, ExploitSighting, KevEntry, ThreatSignal};
 
@@ -44,11 +46,12 @@ pub enum EventKind {
     DeploymentCommand,
     DeploymentOutcome,
     ModelSnapshot,
+    OperatorOverride,
 }
 
 impl EventKind {
     /// All kinds, in schema order.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Advisory,
         EventKind::ThreatSignal,
         EventKind::Finding,
@@ -57,6 +60,7 @@ impl EventKind {
         EventKind::DeploymentCommand,
         EventKind::DeploymentOutcome,
         EventKind::ModelSnapshot,
+        EventKind::OperatorOverride,
     ];
 
     /// The schema file stem, e.g. `asset_telemetry` for `schemas/asset_telemetry.avsc`.
@@ -70,6 +74,7 @@ impl EventKind {
             EventKind::DeploymentCommand => "deployment_command",
             EventKind::DeploymentOutcome => "deployment_outcome",
             EventKind::ModelSnapshot => "model_snapshot",
+            EventKind::OperatorOverride => "operator_override",
         }
     }
 
@@ -90,6 +95,7 @@ pub enum Event {
     DeploymentCommand(DeploymentCommand),
     DeploymentOutcome(DeploymentOutcome),
     ModelSnapshot(ModelSnapshot),
+    OperatorOverride(OperatorOverride),
 }
 
 impl Event {
@@ -104,6 +110,7 @@ impl Event {
             Event::DeploymentCommand(_) => EventKind::DeploymentCommand,
             Event::DeploymentOutcome(_) => EventKind::DeploymentOutcome,
             Event::ModelSnapshot(_) => EventKind::ModelSnapshot,
+            Event::OperatorOverride(_) => EventKind::OperatorOverride,
         }
     }
 
@@ -118,6 +125,7 @@ impl Event {
             Event::DeploymentCommand(c) => &c.campaign_id,
             Event::DeploymentOutcome(o) => &o.asset_id,
             Event::ModelSnapshot(m) => &m.model,
+            Event::OperatorOverride(o) => &o.override_id,
         }
     }
 }

@@ -6,11 +6,15 @@
 //! features hash with a stable function of their names ([`hash::slot`]), so a snapshot means the
 //! same thing in every process that loads it.
 
+pub mod failure;
 pub mod ftrl;
 pub mod hash;
+pub mod lifecycle;
+pub mod linear;
 
 pub use ftrl::{hash_features, Ftrl, FtrlParams, Hashed};
 pub use hash::{fnv1a64, slot};
+pub use linear::{LinearModel, Term};
 
 /// One feature of an example: a name such as `vendor=ivanti` or `cvss_av=N` and a value
 /// (1.0 for an indicator, the number itself for a real-valued feature such as `cvss`).

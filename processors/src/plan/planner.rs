@@ -169,6 +169,7 @@ fn pending<'a>(
             installed_version: &top.installed_version,
             target_version: campaign.remediation.target_version.as_deref(),
             os_family: &info.os_family,
+            os_version: &info.os_version,
             environment: info.environment,
         });
         out.push(Candidate { asset, member, info, attempt: attempts.map_or(0, Vec::len) + 1, p });

@@ -24,6 +24,8 @@ pub struct PatchContext<'a> {
     pub target_version: Option<&'a str>,
     /// The asset's OS family, e.g. `debian`, `rhel`, `windows` (empty when unknown).
     pub os_family: &'a str,
+    /// The asset's OS version, e.g. `12`, `9.3`, `2022` (empty when unknown).
+    pub os_version: &'a str,
     pub environment: Environment,
 }
 
@@ -110,9 +112,7 @@ impl FailurePredictor for PriorPredictor {
         } else {
             0.05
         };
-        let pkg = ctx.package.to_ascii_lowercase();
-        if windows || REBOOT_PACKAGES.iter().any(|r| pkg == *r || pkg.starts_with(&format!("{r}-")))
-        {
+        if reboot_likely(ctx) {
             p += 0.03;
         }
         if ctx.target_version.is_some_and(|t| major(t) != major(ctx.installed_version)) {
@@ -122,8 +122,18 @@ impl FailurePredictor for PriorPredictor {
     }
 }
 
+/// A reboot is likely: Windows updates, kernels, firmware, libc, systemd, boot loaders.
+pub fn reboot_likely(ctx: &PatchContext<'_>) -> bool {
+    let eco = ctx.ecosystem.to_ascii_lowercase();
+    let windows = ctx.os_family.to_ascii_lowercase().contains("windows")
+        || eco.contains("windows")
+        || eco == "kb";
+    let pkg = ctx.package.to_ascii_lowercase();
+    windows || REBOOT_PACKAGES.iter().any(|r| pkg == *r || pkg.starts_with(&format!("{r}-")))
+}
+
 /// The leading number of a version (`2` of `2.17.1`, `1` of `1:1.2.3-1` after the epoch).
-fn major(version: &str) -> Option<u64> {
+pub fn major(version: &str) -> Option<u64> {
     let v = version.split_once(':').map_or(version, |(_, rest)| rest);
     let digits: String =
         v.trim_start_matches('v').chars().take_while(char::is_ascii_digit).collect();
@@ -141,6 +151,7 @@ mod tests {
             installed_version: from,
             target_version: Some(to),
             os_family: "debian",
+            os_version: "12",
             environment: Environment::Production,
         }
     }

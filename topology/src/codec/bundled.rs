@@ -1,8 +1,9 @@
 //! The schemas compiled into the binary (`schemas/*.avsc`), parsed once per process, with a reader
 //! and a writer built once per schema.
 //!
-//! Invariant: bundle index `i` (0-based) is the schema of `EventKind::ALL[i]` for `i < 8` and of
-//! the dead letter for `i == 8`; without a schema registry its fixed wire id is `i + 1`:
+//! Invariant: bundle index `i` (0-based) is the schema of `EventKind::ALL[i]` for `i < 8`, of
+//! the dead letter for `i == 8` and of the operator override for `i == 9` (appended later);
+//! without a schema registry its fixed wire id is `i + 1`:
 //!
 //! | id | schema               | id | schema               |
 //! |----|----------------------|----|----------------------|
@@ -10,7 +11,7 @@
 //! | 2  | `threat_signal`      | 7  | `deployment_outcome` |
 //! | 3  | `finding`            | 8  | `model_snapshot`     |
 //! | 4  | `asset_telemetry`    | 9  | `dead_letter`        |
-//! | 5  | `exposure`           |    |                      |
+//! | 5  | `exposure`           | 10 | `operator_override`  |
 //!
 //! These ids are a contract between patchline instances that run without a registry: never
 //! reorder them; append new schemas with new ids.
@@ -23,7 +24,7 @@ use patchline_processors::events::EventKind;
 use std::sync::OnceLock;
 
 /// Number of bundled schemas.
-pub const LEN: usize = 9;
+pub const LEN: usize = 10;
 
 /// Bundle index of the dead-letter schema.
 pub const DEAD_LETTER: usize = 8;
@@ -42,6 +43,7 @@ pub const SOURCES: [(&str, &str); LEN] = [
     ("deployment_outcome", include_str!("../../../schemas/deployment_outcome.avsc")),
     ("model_snapshot", include_str!("../../../schemas/model_snapshot.avsc")),
     (DEAD_LETTER_NAME, include_str!("../../../schemas/dead_letter.avsc")),
+    ("operator_override", include_str!("../../../schemas/operator_override.avsc")),
 ];
 
 /// The fixed wire id of bundle index `index` when no registry is used.
@@ -61,6 +63,7 @@ pub fn index_of_kind(kind: EventKind) -> usize {
         EventKind::DeploymentCommand => 5,
         EventKind::DeploymentOutcome => 6,
         EventKind::ModelSnapshot => 7,
+        EventKind::OperatorOverride => 9,
     }
 }
 
@@ -137,14 +140,15 @@ mod tests {
 
     #[test]
     fn bundle_order_follows_event_kinds() {
-        for (i, kind) in EventKind::ALL.into_iter().enumerate() {
+        for kind in EventKind::ALL {
+            let i = index_of_kind(kind);
             assert_eq!(SOURCES[i].0, kind.name());
-            assert_eq!(index_of_kind(kind), i);
             assert_eq!(index_of_name(kind.name()), Some(i));
         }
+        assert_eq!(index_of_kind(EventKind::OperatorOverride), 9, "appended after dead_letter");
         assert_eq!(index_of_name(DEAD_LETTER_NAME), Some(DEAD_LETTER));
         assert_eq!(index_of_name("nope"), None);
-        assert_eq!((1..=9).collect::<Vec<_>>(), (0..LEN).map(fixed_id).collect::<Vec<_>>());
+        assert_eq!((1..=10).collect::<Vec<_>>(), (0..LEN).map(fixed_id).collect::<Vec<_>>());
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub enum Class {
 /// The class of schema `name`.
 pub fn class_of(name: &str) -> Class {
     match name {
-        "advisory" | "threat_signal" | "finding" | "asset_telemetry" | "deployment_outcome" => {
+        "advisory" | "threat_signal" | "finding" | "asset_telemetry" | "deployment_outcome"
+        | "operator_override" => {
             Class::Input
         }
         _ => Class::Output,

@@ -125,6 +125,7 @@ impl Codec {
             Event::DeploymentCommand(e) => self.encode_as(index, e),
             Event::DeploymentOutcome(e) => self.encode_as(index, e),
             Event::ModelSnapshot(e) => self.encode_as(index, e),
+            Event::OperatorOverride(e) => self.encode_as(index, e),
         }
     }
 
@@ -151,6 +152,9 @@ impl Codec {
                 Event::DeploymentOutcome(self.decode_as(index, format, bytes)?)
             }
             EventKind::ModelSnapshot => Event::ModelSnapshot(self.decode_as(index, format, bytes)?),
+            EventKind::OperatorOverride => {
+                Event::OperatorOverride(self.decode_as(index, format, bytes)?)
+            }
         })
     }
 
