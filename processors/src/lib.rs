@@ -8,6 +8,7 @@
 pub mod enrich;
 pub mod error;
 pub mod events;
+pub mod fixtures;
 pub mod ids;
 pub mod learn;
 pub mod plan;

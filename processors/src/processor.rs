@@ -16,6 +16,14 @@ pub enum Query {
     VulnerabilityExposures(String),
 }
 
+/// One number about a model, e.g. `(patch_failure, version, 7)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelGauge {
+    pub model: String,
+    pub metric: &'static str,
+    pub value: f64,
+}
+
 /// Stage logic driven by the runtime.
 pub trait Processor: Send {
     /// Short name, used in logs and metrics.
@@ -66,6 +74,12 @@ pub trait Processor: Send {
     fn query(&self, query: &Query) -> Option<Vec<Event>> {
         let _ = query;
         None
+    }
+
+    /// Numbers of the online models this processor trains or serves, for the
+    /// `patchline_model{model,metric}` gauge.
+    fn model_gauges(&self) -> Vec<ModelGauge> {
+        Vec::new()
     }
 
     /// Number of entries per state store, for the `patchline_state_entries` gauge.

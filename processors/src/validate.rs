@@ -65,7 +65,9 @@ pub fn validate(event: &Event) -> Result<(), ProcessError> {
             require("approver", &o.approver)?;
             let restore = o.action == crate::events::OverrideAction::RestoreModel;
             if restore && (o.model.is_none() || o.model_version.is_none()) {
-                return Err(ProcessError::Contract("RESTORE_MODEL needs model and model_version".into()));
+                return Err(ProcessError::Contract(
+                    "RESTORE_MODEL needs model and model_version".into(),
+                ));
             }
             Ok(())
         }

@@ -7,10 +7,11 @@
 //! changed.
 
 use super::intern::Id;
+use super::likelihood::Likelihood;
 use super::state::{AssessState, Report, ThreatIntel};
 use crate::events::{Advisory, Cvss, Exposure, ExposureStatus, Ssvc, VersionRange};
 use crate::ids::stable_id;
-use crate::score::{score, Policy, ScoreInput, Subject, MODEL_VERSION};
+use crate::score::{score, Policy, ScoreInput, Subject};
 use crate::versions;
 use std::hash::{Hash, Hasher};
 
@@ -23,7 +24,8 @@ pub struct AdvisoryView<'a> {
 }
 
 impl<'a> AdvisoryView<'a> {
-    fn primary(&self) -> Option<&'a Advisory> {
+    /// The canonical record, else the first.
+    pub fn primary(&self) -> Option<&'a Advisory> {
         self.records.iter().find(|r| r.id == self.canonical_name).or(self.records.first())
     }
 
@@ -105,7 +107,12 @@ pub struct Group<'a> {
 }
 
 /// Builds the exposure of a group, or `None` while its asset or advisory is unknown.
-pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Exposure> {
+pub fn build(
+    state: &AssessState,
+    policy: &Policy,
+    likelihood: &Likelihood,
+    g: &Group<'_>,
+) -> Option<Exposure> {
     let row = state.slots.get(g.asset as usize)?.row?;
     let canonical_name = state.vulns.name(g.canonical);
     let advisory = AdvisoryView { canonical_name, records: state.advisories.get(&g.canonical)? };
@@ -156,6 +163,7 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
         &Subject { vulnerability_names: &names, asset: asset_id, business_service },
         day,
     );
+    let estimate = likelihood.estimate(g.canonical, advisory.primary(), intel.epss.as_ref(), day);
     let s = score(
         &ScoreInput {
             cvss: advisory.cvss().map(|c| c.base_score),
@@ -165,6 +173,7 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
             kev: intel.kev.as_ref(),
             epss: intel.epss.as_ref(),
             exploit: intel.exploit.as_ref(),
+            model: estimate.as_deref(),
             environment: row.environment,
             criticality: row.criticality,
             internet_exposed: row.internet_exposed,
@@ -220,7 +229,7 @@ pub fn build(state: &AssessState, policy: &Policy, g: &Group<'_>) -> Option<Expo
         internet_exposed: row.internet_exposed,
         business_service: business_service.map(str::to_string),
         ha_group: state.string(row.ha_group).map(str::to_string),
-        model_version: MODEL_VERSION.to_string(),
+        model_version: likelihood.version().to_string(),
         policy_version: policy.version.clone(),
         updated_at,
         exception_id: s.exception.as_ref().map(|(id, _)| id.clone()),

@@ -16,18 +16,20 @@
 
 mod build;
 mod intern;
+mod likelihood;
 mod state;
 
 use crate::error::ProcessError;
 use crate::events::{
     Advisory, AssetTelemetry, Event, EventKind, Exposure, ExposureStatus, Finding, FindingStatus,
-    ThreatSignal,
+    ModelSnapshot, ThreatSignal,
 };
 use crate::processor::{Processor, Query};
 use crate::score::Policy;
 use crate::validate::validate;
 use build::{build, content_hash, merge_reports, Group};
 use intern::Id;
+use likelihood::Likelihood;
 use state::{AssessState, AssetRow, FindingRow, Mark, Report, NONE};
 
 /// Enrich + score.
@@ -35,6 +37,7 @@ use state::{AssessState, AssetRow, FindingRow, Mark, Report, NONE};
 pub struct AssessProcessor {
     state: AssessState,
     policy: Policy,
+    likelihood: Likelihood,
     restoring: bool,
 }
 
@@ -49,6 +52,7 @@ impl AssessProcessor {
         AssessProcessor {
             state: AssessState::with_capacity(assets),
             policy: Policy::default(),
+            likelihood: Likelihood::default(),
             restoring: false,
         }
     }
@@ -57,6 +61,13 @@ impl AssessProcessor {
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// Scores with `snapshot` (the exploit-likelihood model) until a newer one arrives on the
+    /// models topic.
+    pub fn with_exploit_model(mut self, snapshot: &ModelSnapshot) -> Result<Self, ProcessError> {
+        self.likelihood.offer(snapshot).map_err(ProcessError::Contract)?;
+        Ok(self)
     }
 
     /// Open exposures of an asset, rebuilt from the state, sorted by id.
@@ -106,7 +117,7 @@ impl AssessProcessor {
             reports: &reports,
             previous_updated_at: previous.map_or(0, |m| m.updated_at),
         };
-        build(&self.state, &self.policy, &group)
+        build(&self.state, &self.policy, &self.likelihood, &group)
     }
 
     /// Recomputes one exposure and emits it if its content changed. While restoring, nothing is
@@ -239,6 +250,11 @@ impl Processor for AssessProcessor {
             Event::Advisory(a) => self.on_advisory(a, out),
             Event::ThreatSignal(t) => self.on_threat(t, out),
             Event::AssetTelemetry(a) => self.on_asset(a, out),
+            Event::ModelSnapshot(s) => {
+                // A newer exploit model scores every exposure evaluated from now on; exposures
+                // are re-scored as their inputs change, not all at once.
+                self.likelihood.offer(&s).map_err(ProcessError::Contract)?;
+            }
             other => {
                 return Err(ProcessError::Unsupported { processor: "assess", kind: other.kind() })
             }
@@ -314,5 +330,7 @@ impl Processor for AssessProcessor {
     }
 }
 
+#[cfg(test)]
+mod model_tests;
 #[cfg(test)]
 mod tests;

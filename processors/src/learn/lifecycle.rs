@@ -157,7 +157,7 @@ impl Lifecycle {
         self.interval.1 += if label { 1.0 } else { 0.0 };
         self.interval.2 += 1;
         self.new_examples += 1;
-        if fnv1a64(key.as_bytes()) % self.params.holdout_every.max(1) == 0 {
+        if fnv1a64(key.as_bytes()).is_multiple_of(self.params.holdout_every.max(1)) {
             self.stats.held_out += 1;
             self.loss_sum += log_loss(self.challenger.predict_hashed(&x), label);
             self.reservoir.push_back((x, label));

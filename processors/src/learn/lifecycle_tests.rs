@@ -22,7 +22,7 @@ impl World {
     /// An example: features, the true probability, the drawn label.
     fn example(&mut self) -> (Hashed, f64, bool) {
         let cohort = self.next() % 3;
-        let reboot = self.next() % 4 == 0;
+        let reboot = self.next().is_multiple_of(4);
         let logit = [-3.9, -2.2, -0.4][cohort as usize] + if reboot { 0.8 } else { 0.0 };
         let p = sigmoid(logit);
         let mut f = vec![Feature::flag(format!("cohort={cohort}"))];
@@ -66,7 +66,8 @@ fn clean_intervals_are_promoted_and_improve_the_champion() {
     // The champion's held-out loss (measured before each promotion) falls as it learns.
     assert!(losses[5] < losses[0], "{losses:?}");
     // And it ranks the cohorts correctly.
-    let p = |c: u32| life.predict_champion(&hash_features(&[Feature::flag(format!("cohort={c}"))], 12));
+    let p =
+        |c: u32| life.predict_champion(&hash_features(&[Feature::flag(format!("cohort={c}"))], 12));
     assert!(p(0) < p(1) && p(1) < p(2), "{} {} {}", p(0), p(1), p(2));
 }
 
@@ -131,10 +132,10 @@ fn an_earlier_version_is_restored_under_a_new_number() {
     }
     let restored = life.restore(1, 99).expect("version 1 is known");
     assert_eq!(restored.version, 4);
-    assert_eq!((restored.indices.clone(), restored.weights.clone()), (
-        published[0].indices.clone(),
-        published[0].weights.clone()
-    ));
+    assert_eq!(
+        (restored.indices.clone(), restored.weights.clone()),
+        (published[0].indices.clone(), published[0].weights.clone())
+    );
     assert_eq!(life.version(), 4);
     assert!(life.restore(42, 100).is_none());
     // A fresh lifecycle that reads the published history adopts the newest.

@@ -84,7 +84,9 @@ impl LinearModel {
     pub fn logit_hashed(&self, x: &[(u32, f32)]) -> f64 {
         f64::from(self.bias)
             + x.iter()
-                .map(|&(i, v)| f64::from(v) * f64::from(self.weights.get(&i).copied().unwrap_or(0.0)))
+                .map(|&(i, v)| {
+                    f64::from(v) * f64::from(self.weights.get(&i).copied().unwrap_or(0.0))
+                })
                 .sum::<f64>()
     }
 

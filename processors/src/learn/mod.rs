@@ -11,10 +11,12 @@ pub mod ftrl;
 pub mod hash;
 pub mod lifecycle;
 pub mod linear;
+pub mod stage;
 
 pub use ftrl::{hash_features, Ftrl, FtrlParams, Hashed};
 pub use hash::{fnv1a64, slot};
 pub use linear::{LinearModel, Term};
+pub use stage::{LearnProcessor, LearnSettings, EXPLOIT_MODEL};
 
 /// One feature of an example: a name such as `vendor=ivanti` or `cvss_av=N` and a value
 /// (1.0 for an indicator, the number itself for a real-valued feature such as `cvss`).

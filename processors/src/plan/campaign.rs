@@ -24,12 +24,24 @@ pub struct ExposureRef {
     pub emergency: bool,
     pub accepted_until: Option<i32>,
     pub updated_at: i64,
+    /// What operator overrides do to it (see [`super::overrides`]).
+    pub effect: super::overrides::Effect,
 }
 
 impl ExposureRef {
-    /// True while a policy exception accepts the exposure (it is then not planned).
+    /// True while a policy exception or an operator override accepts the exposure (it is then
+    /// not planned); a `FORCE_PATCH` override wins over both.
     pub fn accepted_at(&self, t: i64) -> bool {
+        if self.effect.forced {
+            return false;
+        }
         self.accepted_until.is_some_and(|until| t.div_euclid(DAY_MS) < i64::from(until))
+            || self.effect.held_until.is_some_and(|until| t < until)
+    }
+
+    /// In the emergency lane: SSVC ACT, KEV, or forced by an operator.
+    pub fn urgent(&self) -> bool {
+        self.emergency || self.effect.forced
     }
 }
 
@@ -68,9 +80,10 @@ impl Campaign {
     pub fn earliest_due(&self) -> i32 {
         self.exposures().map(|e| e.due_date).min().unwrap_or(i32::MAX)
     }
-    /// In the emergency lane when any exposure is (SSVC ACT or KEV).
+    /// In the emergency lane when any exposure is (SSVC ACT, KEV, or an operator's
+    /// `FORCE_PATCH`).
     pub fn emergency(&self) -> bool {
-        self.exposures().any(|e| e.emergency)
+        self.exposures().any(ExposureRef::urgent)
     }
 }
 
@@ -168,6 +181,7 @@ impl Campaigns {
                 emergency,
                 accepted_until: e.accepted_until,
                 updated_at: e.updated_at,
+                effect: Default::default(),
             },
         );
         self.home.insert(e.exposure_id.clone(), (campaign_id.clone(), e.asset_id.clone()));
@@ -175,6 +189,25 @@ impl Campaigns {
             applied.touched.push(campaign_id);
         }
         applied
+    }
+
+    /// Calls `f(package, asset, exposure)` for every exposure of the campaigns `only` names
+    /// (every campaign when `None`).
+    pub fn for_each_ref_mut(
+        &mut self,
+        only: Option<&[String]>,
+        mut f: impl FnMut(&str, &str, &mut ExposureRef),
+    ) {
+        for c in self.by_id.values_mut() {
+            if only.is_some_and(|ids| !ids.contains(&c.id)) {
+                continue;
+            }
+            for (asset, m) in c.members.iter_mut() {
+                for r in m.exposures.values_mut() {
+                    f(&c.remediation.package, asset, r);
+                }
+            }
+        }
     }
 
     /// A campaign by id.

@@ -28,6 +28,7 @@ pub mod commands;
 pub mod constraints;
 pub mod fleet;
 pub mod log;
+pub mod overrides;
 pub mod planner;
 pub mod policy;
 pub mod predict;
@@ -41,6 +42,8 @@ pub use predict::{FailurePredictor, PatchContext, PriorPredictor};
 
 use crate::error::ProcessError;
 use crate::events::{DeploymentCommand, Event, EventKind, OutcomeStatus};
+use crate::learn::failure::{LearnedFailure, FAILURE_MODEL};
+use crate::learn::LinearModel;
 use crate::processor::Processor;
 use crate::sign::{verify_signature, PublicKey, Signer};
 use crate::validate::validate;
@@ -49,6 +52,7 @@ use commands::Issuer;
 use fleet::Fleet;
 use log::Log;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Plans deployment commands from exposures, asset telemetry and outcomes.
 #[derive(Debug)]
@@ -60,6 +64,9 @@ pub struct PlanProcessor {
     shadow: bool,
     fleet: Fleet,
     campaigns: Campaigns,
+    overrides: overrides::Overrides,
+    /// Version of the learned failure model in use (0: the prior).
+    failure_version: i64,
     log: Log,
     stream_time: i64,
     last_punctuate: i64,
@@ -81,6 +88,8 @@ impl Default for PlanProcessor {
             shadow: false,
             fleet: Fleet::default(),
             campaigns: Campaigns::default(),
+            overrides: Default::default(),
+            failure_version: 0,
             log: Log::default(),
             stream_time: i64::MIN,
             last_punctuate: i64::MIN,
@@ -182,6 +191,9 @@ impl PlanProcessor {
                 self.owner = true;
                 self.owner_key = Some(e.asset_id.clone());
                 let applied = self.campaigns.apply(&e);
+                if !self.overrides.is_empty() {
+                    self.overrides.stamp(&mut self.campaigns, Some(&applied.touched));
+                }
                 if let Some((campaign, asset, at)) = &applied.fixed {
                     self.log.report_fixed(campaign, asset, *at);
                 }
@@ -209,6 +221,20 @@ impl PlanProcessor {
                     verify_signature(&c, key)?;
                 }
                 self.log.record(&c);
+            }
+            Event::OperatorOverride(o) => {
+                if self.overrides.record(&o) {
+                    self.overrides.stamp(&mut self.campaigns, None);
+                    touched.extend(self.campaigns.priority_order());
+                }
+            }
+            Event::ModelSnapshot(s) => {
+                if s.model == FAILURE_MODEL && s.version > self.failure_version {
+                    let model = LinearModel::from_snapshot(&s)
+                        .map_err(|e| ProcessError::Contract(format!("model snapshot: {e}")))?;
+                    self.predictor = Box::new(LearnedFailure::new(Arc::new(model)));
+                    self.failure_version = s.version;
+                }
             }
             other => {
                 return Err(ProcessError::Unsupported { processor: "plan", kind: other.kind() })
@@ -284,6 +310,7 @@ impl Processor for PlanProcessor {
             ("commands", self.log.commands.len()),
             ("outcomes", self.log.outcomes.len()),
             ("in_flight", self.log.unresolved.len()),
+            ("overrides", self.overrides.len()),
         ]
     }
 }

@@ -1,9 +1,15 @@
 //! Scoring: likelihood of exploitation times impact on this asset, 0 to 1000, with per-factor
 //! contributions and the SSVC decision, due date and lane from the policy.
 //!
+//! Likelihood is the larger of the exploitation evidence (KEV, a sighting, a public exploit) and
+//! the predicted probability: the learned exploit-likelihood model's when one is loaded (EPSS is
+//! one of its features), else the EPSS score.
+//!
 //! Invariant: a score is a pure function of the [`ScoreInput`]; every factor that moves the risk
 //! appears in the contributions, measured as the risk lost when that factor is set to its
-//! baseline (leave-one-out), so a reader can see why an exposure ranks where it does.
+//! baseline (leave-one-out), so a reader can see why an exposure ranks where it does. With a
+//! model, its three strongest features appear too (`model:vendor=ivanti`): the risk lost when
+//! that feature's term leaves the model's log-odds.
 
 pub mod features;
 mod policy;
@@ -14,12 +20,26 @@ pub use policy::{
 };
 pub use ssvc::{MissionImpact, SsvcInputs};
 
+use crate::learn::{sigmoid, Term};
+
 use crate::events::{
     Contribution, Criticality, Environment, Epss, ExploitKind, ExploitSighting, Exploitation,
     KevEntry, Lane, SsvcDecision, TechnicalImpact,
 };
 
-/// Version of the built-in likelihood model.
+/// What the exploit-likelihood model said about one vulnerability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// Probability of exploitation.
+    pub p: f32,
+    /// The strongest terms of its log-odds, strongest first.
+    pub terms: Vec<Term>,
+}
+
+/// Contributions listed per model feature.
+const MODEL_TERMS: usize = 3;
+
+/// Version of the built-in likelihood model (no learned model loaded).
 pub const MODEL_VERSION: &str = "heuristic-v1";
 
 /// Everything the scorer looks at for one exposure.
@@ -32,6 +52,8 @@ pub struct ScoreInput<'a> {
     pub kev: Option<&'a KevEntry>,
     pub epss: Option<&'a Epss>,
     pub exploit: Option<&'a ExploitSighting>,
+    /// The learned model's estimate, when a model is loaded (it then replaces raw EPSS).
+    pub model: Option<&'a Estimate>,
     pub environment: Environment,
     pub criticality: Criticality,
     pub internet_exposed: bool,
@@ -63,7 +85,8 @@ pub struct Score {
 #[derive(Debug, Clone, Copy)]
 struct Factors {
     exploit_evidence: f32,
-    epss: f32,
+    /// Predicted probability: the model's, else EPSS.
+    predicted: f32,
     cvss: f32,
     criticality: f32,
     exposure: f32,
@@ -73,7 +96,7 @@ struct Factors {
 impl Factors {
     const BASELINE: Factors = Factors {
         exploit_evidence: 0.0,
-        epss: 0.01,
+        predicted: 0.01,
         cvss: 0.5,
         criticality: 0.6,
         exposure: 0.7,
@@ -81,7 +104,7 @@ impl Factors {
     };
 
     fn likelihood(&self) -> f32 {
-        self.exploit_evidence.max(self.epss).clamp(0.0, 1.0)
+        self.exploit_evidence.max(self.predicted).clamp(0.0, 1.0)
     }
 
     fn impact(&self) -> f32 {
@@ -133,7 +156,11 @@ pub fn score(input: &ScoreInput<'_>, policy: &Policy) -> Score {
             Exploitation::Poc => 0.3,
             Exploitation::None => 0.0,
         },
-        epss: input.epss.map_or(Factors::BASELINE.epss, |e| e.score),
+        predicted: match (input.model, input.epss) {
+            (Some(m), _) => m.p,
+            (None, Some(e)) => e.score,
+            (None, None) => Factors::BASELINE.predicted,
+        },
         cvss: input.cvss.map_or(Factors::BASELINE.cvss, |c| c / 10.0),
         criticality: criticality_weight(input.criticality),
         exposure: if input.internet_exposed { 1.0 } else { 0.7 },
@@ -143,20 +170,31 @@ pub fn score(input: &ScoreInput<'_>, policy: &Policy) -> Score {
     let base = Factors::BASELINE;
     let leave_one_out: [(&str, Factors); 6] = [
         ("exploit_evidence", Factors { exploit_evidence: base.exploit_evidence, ..factors }),
-        ("epss", Factors { epss: base.epss, ..factors }),
+        (
+            if input.model.is_some() { "exploit_model" } else { "epss" },
+            Factors { predicted: base.predicted, ..factors },
+        ),
         ("cvss", Factors { cvss: base.cvss, ..factors }),
         ("asset_criticality", Factors { criticality: base.criticality, ..factors }),
         ("internet_exposure", Factors { exposure: base.exposure, ..factors }),
         ("environment", Factors { environment: base.environment, ..factors }),
     ];
-    let contributions = leave_one_out
+    let mut contributions: Vec<Contribution> = leave_one_out
         .iter()
         .map(|(name, f)| Contribution {
             factor: (*name).to_string(),
             points: round1(risk - f.risk()),
         })
-        .filter(|c| c.points != 0.0)
         .collect();
+    for t in input.model.map_or(&[][..], |m| &m.terms).iter().take(MODEL_TERMS) {
+        let p = f64::from(factors.predicted).clamp(1e-9, 1.0 - 1e-9);
+        let without = sigmoid((p / (1.0 - p)).ln() - f64::from(t.logit)) as f32;
+        contributions.push(Contribution {
+            factor: format!("model:{}", t.name),
+            points: round1(risk - Factors { predicted: without, ..factors }.risk()),
+        });
+    }
+    contributions.retain(|c| c.points != 0.0);
     let mission = MissionImpact::from_asset(input.criticality, input.environment);
     let decision = policy.decide(&SsvcInputs {
         exploitation,
@@ -204,6 +242,7 @@ mod tests {
             kev: None,
             epss: None,
             exploit: None,
+            model: None,
             environment: Environment::Production,
             criticality: Criticality::High,
             internet_exposed: true,

@@ -1,43 +1,11 @@
 //! Signed commands verify; unsigned, expired, shadow, wrongly keyed and tampered ones do not.
 
 use super::*;
-use crate::events::{CommandAction, Rationale, Remediation, Ring};
+use crate::events::{CommandAction, Ring};
 use proptest::prelude::*;
 
 fn command() -> DeploymentCommand {
-    DeploymentCommand {
-        command_id: "cmd-1".into(),
-        action: CommandAction::Deploy,
-        campaign_id: "cmp-1".into(),
-        wave: 1,
-        ring: Ring::Canary,
-        remediation: Remediation {
-            ecosystem: "Debian".into(),
-            package: "openssl".into(),
-            target_version: Some("3.0.2".into()),
-            kb: None,
-        },
-        target_assets: vec!["dev-1".into()],
-        not_before: 1_000,
-        not_after: 2_000,
-        deadline: 5_000,
-        rationale: vec![Rationale {
-            exposure_id: "exp-1".into(),
-            asset_id: "dev-1".into(),
-            vulnerability_id: "CVE-2026-0001".into(),
-            risk: 812.5,
-            reason: "KEV".into(),
-        }],
-        predicted_failure: 0.031,
-        issued_at: 900,
-        policy_version: "plan-v1".into(),
-        model_version: "prior-v1".into(),
-        signature: None,
-        plan_reason: "canary".into(),
-        emergency: true,
-        shadow: false,
-        rollback_of: None,
-    }
+    crate::fixtures::command()
 }
 
 fn signer(n: u8) -> Signer {

@@ -33,9 +33,7 @@ pub enum Class {
 pub fn class_of(name: &str) -> Class {
     match name {
         "advisory" | "threat_signal" | "finding" | "asset_telemetry" | "deployment_outcome"
-        | "operator_override" => {
-            Class::Input
-        }
+        | "operator_override" => Class::Input,
         _ => Class::Output,
     }
 }

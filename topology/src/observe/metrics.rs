@@ -12,8 +12,8 @@
 
 use crate::error::{Error, Result};
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +37,7 @@ pub struct Metrics {
     processing: HistogramVec,
     consumer_lag: IntGaugeVec,
     state_entries: IntGaugeVec,
+    models: GaugeVec,
     commits: IntCounterVec,
     live: AtomicBool,
     ready: AtomicBool,
@@ -112,6 +113,16 @@ impl Metrics {
             "Entries in a state store of a stage.",
             &["stage", "store"],
         )?;
+        let models = GaugeVec::new(
+            Opts::new(
+                "patchline_model",
+                "Numbers of an online model: version, examples, promotions, rejections, \
+                 log-loss, and calibration (predicted vs observed rate) and drift since the last gate.",
+            ),
+            &["stage", "model", "metric"],
+        )
+        .map_err(metric_err)?;
+        registry.register(Box::new(models.clone())).map_err(metric_err)?;
         let commits = counter_vec(
             &registry,
             "patchline_commits_total",
@@ -126,6 +137,7 @@ impl Metrics {
             processing,
             consumer_lag,
             state_entries,
+            models,
             commits,
             live: AtomicBool::new(true),
             ready: AtomicBool::new(false),
@@ -142,6 +154,7 @@ impl Metrics {
             dead_lettered: self.dead_lettered.clone(),
             consumer_lag: self.consumer_lag.clone(),
             state_entries: self.state_entries.clone(),
+            models: self.models.clone(),
             processing: self.processing.with_label_values(&[stage]),
             commits: self.commits.with_label_values(&[stage]),
         }
@@ -212,6 +225,7 @@ pub struct StageMetrics {
     dead_lettered: IntCounterVec,
     consumer_lag: IntGaugeVec,
     state_entries: IntGaugeVec,
+    models: GaugeVec,
     processing: Histogram,
     commits: IntCounter,
 }
@@ -261,6 +275,11 @@ impl StageMetrics {
     /// `patchline_state_entries{stage,store}`.
     pub fn state_entries(&self, store: &str) -> IntGauge {
         self.state_entries.with_label_values(&[self.stage.as_str(), store])
+    }
+
+    /// Sets `patchline_model{stage,model,metric}`.
+    pub fn set_model(&self, model: &str, metric: &str, value: f64) {
+        self.models.with_label_values(&[self.stage.as_str(), model, metric]).set(value);
     }
 }
 

@@ -4,7 +4,8 @@
 
 use crate::error::{Error, Result};
 use crate::spec::{Format, StageSpec, TopologySpec};
-use patchline_processors::events::EventKind;
+use patchline_processors::events::{EventKind, ModelSnapshot};
+use patchline_processors::learn::{LearnProcessor, LearnSettings};
 use patchline_processors::plan::PlanPolicy;
 use patchline_processors::score::Policy;
 use patchline_processors::sign::Signer;
@@ -69,6 +70,23 @@ pub struct ProcessorOptions {
     /// Shadow mode: the plan stage publishes unsigned plans to its `plans` output and issues no
     /// command (`None`: `PATCHLINE_SHADOW`).
     pub shadow: Option<bool>,
+    /// Starting exploit-likelihood weights of the assess and learn stages (`None`: the bundled
+    /// model, `data/models/exploit_likelihood.json`; newer versions arrive on the models topic).
+    pub exploit_model: Option<ModelSnapshot>,
+    /// Settings of the learn stage (`None`: [`LearnSettings::default`]).
+    pub learn: Option<LearnSettings>,
+}
+
+/// The exploit-likelihood weights shipped with patchline: trained with `patchline eval
+/// --save-model` on the public CVE, EPSS and KEV data as of 2026-01-30 (see
+/// `data/models/README.md`).
+pub const BUNDLED_EXPLOIT_MODEL: &str =
+    include_str!("../../../data/models/exploit_likelihood.json");
+
+/// The bundled exploit-likelihood snapshot.
+pub fn bundled_exploit_model() -> Result<ModelSnapshot> {
+    serde_json::from_str(BUNDLED_EXPLOIT_MODEL)
+        .map_err(|e| Error::Config(format!("bundled exploit model: {e}")))
 }
 
 impl ProcessorOptions {
@@ -93,6 +111,14 @@ impl ProcessorOptions {
         Signer::from_text(&text)
             .map(Some)
             .map_err(|e| Error::Config(format!("plan signing key: {e}")))
+    }
+
+    /// The starting exploit model as configured, else the bundled one.
+    pub fn exploit_model(&self) -> Result<ModelSnapshot> {
+        match &self.exploit_model {
+            Some(m) => Ok(m.clone()),
+            None => bundled_exploit_model(),
+        }
     }
 
     /// The plan policy as configured, else from the file named in the environment.
@@ -153,10 +179,22 @@ pub fn processor_named(name: &str, options: &ProcessorOptions) -> Result<Box<dyn
     match name {
         "assess" => {
             let policy = options.policy.clone().unwrap_or_default();
-            Ok(Box::new(AssessProcessor::new().with_policy(policy)))
+            let model = options.exploit_model()?;
+            let assess = AssessProcessor::new()
+                .with_policy(policy)
+                .with_exploit_model(&model)
+                .map_err(|e| Error::Config(format!("exploit model: {e}")))?;
+            Ok(Box::new(assess))
         }
         "plan" => plan_processor(options),
-        other => Err(Error::Config(format!("unknown processor {other}; known: assess, plan"))),
+        "learn" => {
+            let mut settings = options.learn.clone().unwrap_or_default();
+            settings.initial_exploit = Some(options.exploit_model()?);
+            Ok(Box::new(LearnProcessor::new(settings)))
+        }
+        other => {
+            Err(Error::Config(format!("unknown processor {other}; known: assess, plan, learn")))
+        }
     }
 }
 

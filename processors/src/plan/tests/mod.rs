@@ -1,6 +1,7 @@
 //! Tests of the plan processor: scenarios (promotion, halts, rollbacks, resumes, shadow mode,
 //! the decision log, replays) and property tests of the constraints over random fleets.
 
+mod operators;
 mod properties;
 mod scenarios;
 

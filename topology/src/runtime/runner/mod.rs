@@ -289,6 +289,9 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
         for (store, entries) in self.plan.processor.state_sizes() {
             StateSize { store, entries: entries as i64 }.emit(&self.metrics);
         }
+        for g in self.plan.processor.model_gauges() {
+            self.metrics.set_model(&g.model, g.metric, g.value);
+        }
         Ok(())
     }
 }
