@@ -55,6 +55,12 @@ pub struct FileConfig {
     /// Remediation policy (SSVC table, SLAs, exceptions). Default: the bundled one.
     #[serde(default)]
     pub policy: Option<PathBuf>,
+    /// Learn stage: time between champion/challenger gates, in ms. Default: 3,600,000 (1 h).
+    #[serde(default)]
+    pub learn_interval_ms: Option<i64>,
+    /// Learn stage: new examples a model needs before a gate. Default: 50.
+    #[serde(default)]
+    pub learn_min_examples: Option<usize>,
 }
 
 /// The effective configuration.
@@ -72,6 +78,8 @@ pub struct Settings {
     pub shadow: Option<bool>,
     pub plan_policy: Option<PathBuf>,
     pub policy: Option<PathBuf>,
+    pub learn_interval_ms: Option<i64>,
+    pub learn_min_examples: Option<usize>,
 }
 
 /// Command-line overrides.
@@ -150,6 +158,8 @@ impl Settings {
             topology: cli.topology.clone().or(file.topology),
             stages: if cli.stages.is_empty() { file.stages } else { cli.stages.clone() },
             max_in_flight: file.max_in_flight.unwrap_or(10_000),
+            learn_interval_ms: file.learn_interval_ms,
+            learn_min_examples: file.learn_min_examples,
             commit_interval_ms: file.commit_interval_ms.unwrap_or(1_000),
             instance_id: cli
                 .instance_id

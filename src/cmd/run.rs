@@ -8,6 +8,7 @@
 use crate::config::Settings;
 use crate::error::{CliError, Result};
 use crate::output::to_json;
+use patchline_processors::learn::LearnSettings;
 use patchline_processors::plan::PlanPolicy;
 use patchline_processors::score::Policy;
 use patchline_processors::sign::Signer;
@@ -57,7 +58,22 @@ pub fn processor_options(settings: &Settings) -> Result<ProcessorOptions> {
         ),
         None => None,
     };
-    Ok(ProcessorOptions { signing_key, shadow: settings.shadow, plan_policy, policy })
+    let mut learn = LearnSettings::default();
+    if let Some(ms) = settings.learn_interval_ms {
+        learn.interval_ms = ms.max(1);
+    }
+    if let Some(n) = settings.learn_min_examples {
+        learn.failure.1.min_examples = n;
+        learn.exploit.1.min_examples = n;
+    }
+    Ok(ProcessorOptions {
+        signing_key,
+        shadow: settings.shadow,
+        plan_policy,
+        policy,
+        learn: Some(learn),
+        ..ProcessorOptions::default()
+    })
 }
 
 /// Builds the codec: registry-backed when a registry is configured.

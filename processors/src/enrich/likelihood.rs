@@ -43,6 +43,11 @@ impl Likelihood {
         Ok(true)
     }
 
+    /// Version number of the model in use (0: none, the heuristic).
+    pub fn version_number(&self) -> i64 {
+        self.model.as_ref().map_or(0, |m| m.version())
+    }
+
     /// The version recorded on exposures: the model's label, or the heuristic's.
     pub fn version(&self) -> &str {
         self.label.as_deref().unwrap_or(MODEL_VERSION)

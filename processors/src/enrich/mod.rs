@@ -24,7 +24,8 @@ use crate::events::{
     Advisory, AssetTelemetry, Event, EventKind, Exposure, ExposureStatus, Finding, FindingStatus,
     ModelSnapshot, ThreatSignal,
 };
-use crate::processor::{Processor, Query};
+use crate::learn::EXPLOIT_MODEL;
+use crate::processor::{ModelGauge, Processor, Query};
 use crate::score::Policy;
 use crate::validate::validate;
 use build::{build, content_hash, merge_reports, Group};
@@ -268,6 +269,11 @@ impl Processor for AssessProcessor {
             Query::VulnerabilityExposures(id) => self.open_exposures_of_vulnerability(id),
         };
         Some(exposures.into_iter().map(Event::Exposure).collect())
+    }
+
+    fn model_gauges(&self) -> Vec<ModelGauge> {
+        let version = self.likelihood.version_number() as f64;
+        vec![ModelGauge { model: EXPLOIT_MODEL.into(), metric: "version", value: version }]
     }
 
     fn restore(&mut self, event: Event) -> Result<(), ProcessError> {

@@ -6,8 +6,9 @@
 //!   `ROLLED_BACK` are failures, `SUCCEEDED` a success; `TIMED_OUT` says nothing about the patch
 //!   and is skipped. Features are [`failure::features`] of the command's remediation on the
 //!   asset (the same function the planner predicts with). An outcome whose command is not known
-//!   yet waits for it (bounded), and an outcome for a command patchline never issued is ignored:
-//!   nobody can train the model by inventing commands.
+//!   yet waits for it (bounded), and an outcome for a command patchline never issued is ignored;
+//!   with the planner's public key, commands whose signature does not verify are ignored too:
+//!   nobody can train the model by inventing commands or outcomes for them.
 //! - *Exploit likelihood*: one example per advisory, with the features the scorer uses, taken
 //!   when the advisory is first seen. Positive when KEV lists it or an exploit is seen; negative
 //!   when neither happened within the horizon after publication (labels arrive late). Operator
@@ -32,6 +33,7 @@ use crate::events::{
 use crate::plan::PatchContext;
 use crate::processor::{ModelGauge, Processor};
 use crate::score::features::{extract, CveFacts};
+use crate::sign::{verify_signature, PublicKey};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Name of the exploit-likelihood model on the models topic.
@@ -51,6 +53,9 @@ pub struct LearnSettings {
     pub exploit: (FtrlParams, LifecycleParams),
     /// Starting exploit-likelihood weights (the bundled model), if any.
     pub initial_exploit: Option<ModelSnapshot>,
+    /// The planner's public key: only commands it signed are learned from (`None`: any
+    /// command on the commands topic, for unsigned test and shadow set-ups).
+    pub verifier: Option<PublicKey>,
 }
 
 impl Default for LearnSettings {
@@ -62,6 +67,7 @@ impl Default for LearnSettings {
             failure: (ftrl, LifecycleParams::default()),
             exploit: (FtrlParams { l1: 2.0, ..ftrl }, LifecycleParams::default()),
             initial_exploit: None,
+            verifier: None,
         }
     }
 }
@@ -104,6 +110,8 @@ pub struct LearnProcessor {
     exploited: FxHashSet<String>,
     epss: FxHashMap<String, Epss>,
     next_gate: Option<i64>,
+    /// Commands ignored because their signature did not verify.
+    unverified: u64,
 }
 
 impl LearnProcessor {
@@ -126,6 +134,7 @@ impl LearnProcessor {
             exploited: FxHashSet::default(),
             epss: FxHashMap::default(),
             next_gate: None,
+            unverified: 0,
         }
     }
 
@@ -142,6 +151,12 @@ impl LearnProcessor {
     fn on_command(&mut self, c: DeploymentCommand) {
         if c.action != CommandAction::Deploy || c.shadow {
             return;
+        }
+        if let Some(key) = &self.settings.verifier {
+            if verify_signature(&c, key).is_err() {
+                self.unverified += 1;
+                return;
+            }
         }
         let id = c.command_id.clone();
         self.commands.insert(
@@ -352,6 +367,12 @@ impl Processor for LearnProcessor {
                 out.push(ModelGauge { model: model.clone(), metric, value });
             }
         }
+        let unverified = self.unverified as f64;
+        out.push(ModelGauge {
+            model: FAILURE_MODEL.into(),
+            metric: "unverified_commands",
+            value: unverified,
+        });
         out
     }
 

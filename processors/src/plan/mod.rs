@@ -44,7 +44,7 @@ use crate::error::ProcessError;
 use crate::events::{DeploymentCommand, Event, EventKind, OutcomeStatus};
 use crate::learn::failure::{LearnedFailure, FAILURE_MODEL};
 use crate::learn::LinearModel;
-use crate::processor::Processor;
+use crate::processor::{ModelGauge, Processor};
 use crate::sign::{verify_signature, PublicKey, Signer};
 use crate::validate::validate;
 use campaign::Campaigns;
@@ -300,6 +300,11 @@ impl Processor for PlanProcessor {
         scope.extend(busy);
         let t = self.now();
         self.run(&scope, t, out);
+    }
+
+    fn model_gauges(&self) -> Vec<ModelGauge> {
+        let version = self.failure_version as f64;
+        vec![ModelGauge { model: FAILURE_MODEL.into(), metric: "version", value: version }]
     }
 
     fn state_sizes(&self) -> Vec<(&'static str, usize)> {

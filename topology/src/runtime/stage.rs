@@ -190,6 +190,7 @@ pub fn processor_named(name: &str, options: &ProcessorOptions) -> Result<Box<dyn
         "learn" => {
             let mut settings = options.learn.clone().unwrap_or_default();
             settings.initial_exploit = Some(options.exploit_model()?);
+            settings.verifier = options.plan_signer()?.map(|s| s.public_key());
             Ok(Box::new(LearnProcessor::new(settings)))
         }
         other => {
