@@ -13,32 +13,12 @@ use patchline_topology::codec::{Codec, Format};
 use patchline_topology::kafka::admin::create_topics;
 use patchline_topology::spec::TopologySpec;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::*;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-/// A fresh Ed25519 seed from the operating system's random source.
-fn fresh_seed() -> [u8; 32] {
-    use std::io::Read as _;
-    let mut seed = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut seed))
-        .expect("32 random bytes from /dev/urandom");
-    seed
-}
-
-/// Writes a file only its owner can read.
-fn write_secret(path: &Path, text: &str) {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut options = std::fs::OpenOptions::new();
-    let mut f =
-        options.write(true).create(true).truncate(true).mode(0o600).open(path).expect("key");
-    f.write_all(text.as_bytes()).expect("write key");
 }
 
 fn advisory(id: &str, now: i64) -> Event {
@@ -127,19 +107,11 @@ fn commands(codec: &Codec, topic: &str) -> Vec<(Vec<u8>, DeploymentCommand)> {
 }
 
 fn spawn(args: &[&str], key_file: &Path, policy: &Path, log: &Path) -> Child {
-    let file = std::fs::File::create(log).expect("log file");
-    let err = file.try_clone().expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_patchline"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .env("PATCHLINE_SIGNING_KEY_FILE", key_file)
-        .env("PATCHLINE_PLAN_POLICY_FILE", policy)
-        .env_remove("PATCHLINE_SIGNING_KEY")
-        .env_remove("PATCHLINE_SHADOW")
-        .stdout(Stdio::from(file))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .expect("spawn patchline")
+    let env = [
+        ("PATCHLINE_SIGNING_KEY_FILE", key_file.as_os_str()),
+        ("PATCHLINE_PLAN_POLICY_FILE", policy.as_os_str()),
+    ];
+    spawn_patchline_env(args, &env, log)
 }
 
 /// The public key `patchline run` logged (`public_key=<hex>`).
@@ -171,8 +143,7 @@ async fn signed_commands_on_real_kafka_verify_with_the_published_key() {
     let seed = fresh_seed();
     let signer = Signer::from_seed(&seed);
     let key_file = dir.join("signing.key");
-    let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
-    write_secret(&key_file, &format!("{seed_hex}\n"));
+    write_secret(&key_file, &format!("{}\n", seed_hex(&seed)));
 
     let codec = Codec::bundled().expect("codec");
     let p = producer();
@@ -305,9 +276,8 @@ async fn signed_commands_on_real_kafka_verify_with_the_published_key() {
 fn patchline_verify_accepts_signed_and_rejects_tampered_commands() {
     let dir = scratch_dir(&unique_prefix("verify"));
     let seed = fresh_seed();
-    let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
     let key_file = dir.join("signing.key");
-    write_secret(&key_file, &seed_hex);
+    write_secret(&key_file, &seed_hex(&seed));
     let signer = Signer::from_seed(&seed);
     let now = now_ms();
     let mut plan = patchline_processors::PlanProcessor::new().with_signer(signer.clone());

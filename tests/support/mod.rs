@@ -11,7 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -168,4 +168,46 @@ pub fn scratch_dir(prefix: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("patchline-{}", prefix.trim_end_matches('.')));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
+}
+
+/// Starts `patchline` with arguments and extra environment variables; logs go to `log`.
+/// Signing and shadow settings of the outer environment are removed first.
+pub fn spawn_patchline_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)], log: &Path) -> Child {
+    let file = std::fs::File::create(log).expect("log file");
+    let err = file.try_clone().expect("log file");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patchline"));
+    cmd.args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("PATCHLINE_SIGNING_KEY")
+        .env_remove("PATCHLINE_SIGNING_KEY_FILE")
+        .env_remove("PATCHLINE_SHADOW");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::from(file)).stderr(Stdio::from(err)).spawn().expect("spawn patchline")
+}
+
+/// A fresh Ed25519 seed from the operating system's random source.
+pub fn fresh_seed() -> [u8; 32] {
+    use std::io::Read as _;
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .expect("32 random bytes from /dev/urandom");
+    seed
+}
+
+/// Writes a file only its owner can read.
+pub fn write_secret(path: &Path, text: &str) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut options = std::fs::OpenOptions::new();
+    let mut f =
+        options.write(true).create(true).truncate(true).mode(0o600).open(path).expect("key");
+    f.write_all(text.as_bytes()).expect("write key");
+}
+
+/// The lower-case hex of a seed, as key files hold it.
+pub fn seed_hex(seed: &[u8; 32]) -> String {
+    seed.iter().map(|b| format!("{b:02x}")).collect()
 }
