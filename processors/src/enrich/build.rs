@@ -159,10 +159,9 @@ pub fn build(
     let mut names: Vec<&str> = vec![canonical_name];
     names.extend(state.names.get(&g.canonical).into_iter().flatten().map(|&n| state.vulns.name(n)));
     let day = updated_at.div_euclid(MS_PER_DAY) as i32;
-    let exception = policy.exception_for(
-        &Subject { vulnerability_names: &names, asset: asset_id, business_service },
-        day,
-    );
+    let subject = Subject { vulnerability_names: &names, asset: asset_id, business_service };
+    let exception = policy.exception_for(&subject, day);
+    let (controls, _) = policy.context.controls_for(&subject);
     let estimate = likelihood.estimate(g.canonical, advisory.primary(), intel.epss.as_ref(), day);
     let s = score(
         &ScoreInput {
@@ -181,6 +180,8 @@ pub fn build(
             business_service,
             exception,
             day,
+            service_weight: policy.context.service_weight(business_service),
+            controls,
         },
         policy,
     );

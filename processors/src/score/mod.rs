@@ -11,10 +11,12 @@
 //! model, its three strongest features appear too (`model:vendor=ivanti`): the risk lost when
 //! that feature's term leaves the model's log-odds.
 
+mod context;
 pub mod features;
 mod policy;
 mod ssvc;
 
+pub use context::{Context, Control};
 pub use policy::{
     parse_day, ExceptionKind, Policy, RiskException, Subject, DEFAULT_POLICY, POLICY_VERSION,
 };
@@ -65,6 +67,10 @@ pub struct ScoreInput<'a> {
     pub exception: Option<&'a RiskException>,
     /// The day the score is for (event time), to tell active from expired exceptions.
     pub day: i32,
+    /// Weight of the asset's business service (policy `[context.service_weights]`; 1 = neutral).
+    pub service_weight: f32,
+    /// Product of the compensating controls that cover the exposure (1 = none).
+    pub controls: f32,
 }
 
 /// Result of scoring one exposure.
@@ -91,6 +97,8 @@ struct Factors {
     criticality: f32,
     exposure: f32,
     environment: f32,
+    service: f32,
+    controls: f32,
 }
 
 impl Factors {
@@ -101,14 +109,17 @@ impl Factors {
         criticality: 0.6,
         exposure: 0.7,
         environment: 0.6,
+        service: 1.0,
+        controls: 1.0,
     };
 
     fn likelihood(&self) -> f32 {
-        self.exploit_evidence.max(self.predicted).clamp(0.0, 1.0)
+        (self.exploit_evidence.max(self.predicted) * self.controls).clamp(0.0, 1.0)
     }
 
     fn impact(&self) -> f32 {
-        (self.cvss * self.criticality * self.exposure * self.environment).clamp(0.0, 1.0)
+        (self.cvss * self.criticality * self.exposure * self.environment * self.service)
+            .clamp(0.0, 1.0)
     }
 
     /// Risk on a 0-1000 scale. The square root spreads the mass of low likelihoods.
@@ -165,10 +176,12 @@ pub fn score(input: &ScoreInput<'_>, policy: &Policy) -> Score {
         criticality: criticality_weight(input.criticality),
         exposure: if input.internet_exposed { 1.0 } else { 0.7 },
         environment: environment_weight(input.environment),
+        service: input.service_weight,
+        controls: input.controls,
     };
     let risk = factors.risk();
     let base = Factors::BASELINE;
-    let leave_one_out: [(&str, Factors); 6] = [
+    let leave_one_out: [(&str, Factors); 8] = [
         ("exploit_evidence", Factors { exploit_evidence: base.exploit_evidence, ..factors }),
         (
             if input.model.is_some() { "exploit_model" } else { "epss" },
@@ -178,6 +191,8 @@ pub fn score(input: &ScoreInput<'_>, policy: &Policy) -> Score {
         ("asset_criticality", Factors { criticality: base.criticality, ..factors }),
         ("internet_exposure", Factors { exposure: base.exposure, ..factors }),
         ("environment", Factors { environment: base.environment, ..factors }),
+        ("business_service", Factors { service: base.service, ..factors }),
+        ("compensating_controls", Factors { controls: base.controls, ..factors }),
     ];
     let mut contributions: Vec<Contribution> = leave_one_out
         .iter()
@@ -250,6 +265,8 @@ mod tests {
             business_service: None,
             exception: None,
             day: 20_000,
+            service_weight: 1.0,
+            controls: 1.0,
         }
     }
 
@@ -290,5 +307,19 @@ mod tests {
         );
         assert!(prod.risk <= 1000.0 && dev.risk >= 0.0);
         assert!(dev.risk < prod.risk);
+    }
+
+    #[test]
+    fn business_service_weight_and_compensating_controls_move_the_risk_and_explain_it() {
+        let policy = Policy::default();
+        let plain = score(&input(), &policy);
+        let key_service = score(&ScoreInput { service_weight: 1.3, ..input() }, &policy);
+        let behind_waf = score(&ScoreInput { controls: 0.5, ..input() }, &policy);
+        assert!(key_service.risk > plain.risk && behind_waf.risk < plain.risk);
+        let points =
+            |s: &Score, f: &str| s.contributions.iter().find(|c| c.factor == f).map(|c| c.points);
+        assert!(points(&key_service, "business_service").is_some_and(|p| p > 0.0));
+        assert!(points(&behind_waf, "compensating_controls").is_some_and(|p| p < 0.0));
+        assert_eq!(points(&plain, "compensating_controls"), None, "neutral factors are not listed");
     }
 }

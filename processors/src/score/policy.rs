@@ -107,7 +107,7 @@ impl RiskException {
 }
 
 /// The whole policy.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     pub version: String,
@@ -119,6 +119,9 @@ pub struct Policy {
     pub overrides: Vec<SlaOverride>,
     #[serde(default)]
     pub exceptions: Vec<RiskException>,
+    /// Business-service weights and compensating controls (default: none).
+    #[serde(default)]
+    pub context: super::context::Context,
 }
 
 fn yes() -> bool {
@@ -135,6 +138,7 @@ impl Default for Policy {
             sla: SlaDays { act: 14, attend: 30, track_star: 90, track: 180 },
             overrides: Vec::new(),
             exceptions: Vec::new(),
+            context: Default::default(),
         })
     }
 }
@@ -162,6 +166,7 @@ impl Policy {
     pub fn from_toml(text: &str) -> Result<Policy, ProcessError> {
         let mut p: Policy =
             toml::from_str(text).map_err(|e| ProcessError::Contract(format!("policy: {e}")))?;
+        p.context.check().map_err(|e| ProcessError::Contract(format!("policy: context: {e}")))?;
         for e in &mut p.exceptions {
             let day = |s: &str| {
                 parse_day(s).ok_or_else(|| {
