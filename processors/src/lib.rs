@@ -15,6 +15,7 @@ pub mod plan;
 pub mod processor;
 pub mod score;
 pub mod sign;
+pub mod time;
 pub mod validate;
 pub mod versions;
 

@@ -13,7 +13,7 @@ pub mod cve_table;
 pub mod epss;
 pub mod grype;
 pub mod kev;
-pub mod time;
+pub use patchline_processors::time;
 pub mod trivy;
 
 mod csv;

@@ -329,7 +329,8 @@ proptest! {
 
 #[test]
 fn a_policy_exception_accepts_the_exposure_until_it_expires() {
-    use crate::score::{parse_day, Policy, DEFAULT_POLICY};
+    use crate::score::{Policy, DEFAULT_POLICY};
+    use crate::time::days_from_ymd;
     let text = format!(
         "{DEFAULT_POLICY}\n[[exceptions]]\nid = \"EXC-42\"\nkind = \"RISK_ACCEPTED\"\nvulnerability = \"CVE-2024-1\"\nasset = \"a1\"\napprover = \"ciso@example.com\"\nreason = \"isolated VLAN\"\ngranted = \"2023-01-01\"\nexpires = \"2023-12-01\"\n"
     );
@@ -346,7 +347,7 @@ fn a_policy_exception_accepts_the_exposure_until_it_expires() {
     );
     let e = out.last().expect("exposure");
     assert_eq!(e.exception_id.as_deref(), Some("EXC-42"));
-    let expires = parse_day("2023-12-01").expect("date");
+    let expires = days_from_ymd("2023-12-01").expect("date");
     assert_eq!(e.accepted_until, Some(expires));
     assert_eq!(e.lane, Lane::Standard, "accepted exposures leave the emergency lane");
     assert!(e.due_date >= expires, "the clock restarts at expiry: {}", e.due_date);

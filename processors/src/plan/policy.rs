@@ -6,7 +6,7 @@
 //! freeze period is a non-empty UTC interval `[start_ms, end_ms)`.
 
 use crate::error::ProcessError;
-use crate::score::parse_day;
+use crate::time::days_from_ymd;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -137,7 +137,7 @@ impl TryFrom<FreezeSpec> for Freeze {
     fn try_from(s: FreezeSpec) -> Result<Freeze, String> {
         let at = |v: &toml::Value, end: bool| match v {
             toml::Value::Integer(ms) => Ok(*ms),
-            toml::Value::String(d) => parse_day(d)
+            toml::Value::String(d) => days_from_ymd(d)
                 .map(|day| (i64::from(day) + i64::from(end)) * DAY_MS)
                 .ok_or_else(|| format!("freeze: bad date {d}")),
             other => Err(format!("freeze: expected a date or milliseconds, got {other}")),
@@ -310,8 +310,14 @@ mod tests {
         assert_eq!(p.emergency.soak_minutes, 5);
         assert_eq!(p.emergency.settle_minutes, 1, "unset keys keep the lane's own defaults");
         assert_eq!(p.standard, LanePolicy::default());
-        assert_eq!(p.freezes[0].start_ms, i64::from(parse_day("2026-12-20").unwrap_or(0)) * DAY_MS);
-        assert_eq!(p.freezes[0].end_ms, i64::from(parse_day("2027-01-03").unwrap_or(0)) * DAY_MS);
+        assert_eq!(
+            p.freezes[0].start_ms,
+            i64::from(days_from_ymd("2026-12-20").unwrap_or(0)) * DAY_MS
+        );
+        assert_eq!(
+            p.freezes[0].end_ms,
+            i64::from(days_from_ymd("2027-01-03").unwrap_or(0)) * DAY_MS
+        );
         assert_eq!(p.freezes[1], Freeze::new(1000, 2000, ""));
         assert_eq!(p.service_overrides.get("payments"), Some(&1));
         assert!(PlanPolicy::from_toml("success_threshold = 0.0").is_err());

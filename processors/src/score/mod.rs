@@ -17,9 +17,7 @@ mod policy;
 mod ssvc;
 
 pub use context::{Context, Control};
-pub use policy::{
-    parse_day, ExceptionKind, Policy, RiskException, Subject, DEFAULT_POLICY, POLICY_VERSION,
-};
+pub use policy::{ExceptionKind, Policy, RiskException, Subject, DEFAULT_POLICY, POLICY_VERSION};
 pub use ssvc::{MissionImpact, SsvcInputs};
 
 use crate::learn::{sigmoid, Term};

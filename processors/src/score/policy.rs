@@ -10,6 +10,7 @@
 use super::ssvc::{MissionImpact, SsvcInputs};
 use crate::error::ProcessError;
 use crate::events::{Exploitation, KevEntry, SsvcDecision, TechnicalImpact};
+use crate::time::days_from_ymd;
 use serde::Deserialize;
 
 /// The bundled default policy.
@@ -143,24 +144,6 @@ impl Default for Policy {
     }
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
-pub fn parse_day(s: &str) -> Option<i32> {
-    let mut it = s.trim().splitn(3, '-');
-    let (y, m, d): (i64, i64, i64) =
-        (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Days-from-civil (proleptic Gregorian).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe - 719_468) as i32)
-}
-
 impl Policy {
     /// Parses and checks a policy.
     pub fn from_toml(text: &str) -> Result<Policy, ProcessError> {
@@ -169,7 +152,7 @@ impl Policy {
         p.context.check().map_err(|e| ProcessError::Contract(format!("policy: context: {e}")))?;
         for e in &mut p.exceptions {
             let day = |s: &str| {
-                parse_day(s).ok_or_else(|| {
+                days_from_ymd(s).ok_or_else(|| {
                     ProcessError::Contract(format!("policy: exception {}: bad date {s}", e.id))
                 })
             };

@@ -1,4 +1,5 @@
 use super::*;
+use crate::time::days_from_ymd;
 
 fn all_inputs() -> Vec<SsvcInputs> {
     let mut v = Vec::new();
@@ -99,22 +100,22 @@ fn exceptions_match_their_scope_and_dates() {
     let names = ["CVE-2024-1", "GHSA-x"];
     let subject =
         Subject { vulnerability_names: &names, asset: "a1", business_service: Some("payments") };
-    let day = parse_day("2024-02-01").expect("date");
+    let day = days_from_ymd("2024-02-01").expect("date");
     let e = p.exception_for(&subject, day).expect("covered");
     assert_eq!(e.id, "EXC-7");
-    assert_eq!(e.expires_day, parse_day("2024-03-01").expect("date"));
+    assert_eq!(e.expires_day, days_from_ymd("2024-03-01").expect("date"));
     let other = Subject { business_service: Some("web-shop"), ..subject };
     assert!(p.exception_for(&other, day).is_none());
     assert!(
-        p.exception_for(&subject, parse_day("2023-12-31").expect("date")).is_none(),
+        p.exception_for(&subject, days_from_ymd("2023-12-31").expect("date")).is_none(),
         "not yet granted"
     );
 }
 
 #[test]
 fn days_parse() {
-    assert_eq!(parse_day("1970-01-01"), Some(0));
-    assert_eq!(parse_day("2024-01-01"), Some(19_723));
-    assert_eq!(parse_day("2026-01-30"), Some(20_483));
-    assert_eq!(parse_day("2024-13-01"), None);
+    assert_eq!(days_from_ymd("1970-01-01"), Some(0));
+    assert_eq!(days_from_ymd("2024-01-01"), Some(19_723));
+    assert_eq!(days_from_ymd("2026-01-30"), Some(20_483));
+    assert_eq!(days_from_ymd("2024-13-01"), None);
 }

@@ -1,4 +1,4 @@
-//! Calendar arithmetic for feed timestamps, without a date library.
+//! Calendar arithmetic for feed timestamps and policy dates, without a date library.
 //!
 //! Invariant: conversions use the proleptic Gregorian calendar in UTC and are exact inverses:
 //! `days_from_ymd(format(ymd_from_days(d))) == Some(d)` for every representable day. Parsers are
