@@ -5,6 +5,7 @@
 mod support;
 
 use patchline_processors::events::*;
+use patchline_processors::fixtures;
 use patchline_topology::codec::{Codec, Format};
 use patchline_topology::kafka::admin::create_topics;
 use patchline_topology::spec::TopologySpec;
@@ -40,20 +41,10 @@ fn advisory(id: &str) -> Event {
 
 fn asset(id: &str) -> Event {
     Event::AssetTelemetry(AssetTelemetry {
-        asset_id: id.into(),
-        hostname: id.into(),
         os_family: "rhel".into(),
         os_version: "9".into(),
-        environment: Environment::Production,
-        criticality: Criticality::High,
-        internet_exposed: true,
         business_service: None,
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: NOW,
+        ..fixtures::asset(id, NOW)
     })
 }
 

@@ -7,6 +7,7 @@
 mod support;
 
 use patchline_processors::events::*;
+use patchline_processors::fixtures;
 use patchline_topology::codec::{Codec, Format};
 use patchline_topology::kafka::admin::create_topics;
 use patchline_topology::spec::TopologySpec;
@@ -40,20 +41,12 @@ fn advisory(id: &str) -> Event {
 
 fn asset(id: &str) -> Event {
     Event::AssetTelemetry(AssetTelemetry {
-        asset_id: id.into(),
-        hostname: id.into(),
         os_family: "ubuntu".into(),
         os_version: "24.04".into(),
-        environment: Environment::Production,
         criticality: Criticality::Medium,
         internet_exposed: false,
         business_service: Some("web-shop".into()),
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: NOW,
+        ..fixtures::asset(id, NOW)
     })
 }
 

@@ -19,10 +19,9 @@ mod grype;
 mod trivy;
 
 use patchline_processors::events::{
-    Advisory, AssetTelemetry, Criticality, Environment, Event, Exposure, ExposureStatus, Finding,
-    Health, HealthStatus, Provenance,
+    Advisory, AssetTelemetry, Event, Exposure, ExposureStatus, Finding, Provenance,
 };
-use patchline_processors::{versions, AssessProcessor, Processor};
+use patchline_processors::{fixtures, versions, AssessProcessor, Processor};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
@@ -60,20 +59,10 @@ fn read_gz(file: &str) -> String {
 
 fn asset(asset_id: &str) -> AssetTelemetry {
     AssetTelemetry {
-        asset_id: asset_id.into(),
         hostname: String::new(),
-        os_family: "debian".into(),
-        os_version: "12".into(),
-        environment: Environment::Production,
-        criticality: Criticality::High,
         internet_exposed: false,
         business_service: None,
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: 1,
+        ..fixtures::asset(asset_id, 1)
     }
 }
 

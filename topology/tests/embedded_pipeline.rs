@@ -3,6 +3,7 @@
 //! the canary's outcome and the punctuator promote the plan to its next wave.
 
 use patchline_processors::events::*;
+use patchline_processors::fixtures;
 use patchline_topology::codec::{Codec, Format};
 use patchline_topology::dead_letter::DeadLetterReason;
 use patchline_topology::embedded::EmbeddedPipeline;
@@ -34,22 +35,7 @@ fn advisory(id: &str) -> Event {
 }
 
 fn asset(id: &str, environment: Environment) -> Event {
-    Event::AssetTelemetry(AssetTelemetry {
-        asset_id: id.into(),
-        hostname: id.into(),
-        os_family: "debian".into(),
-        os_version: "12".into(),
-        environment,
-        criticality: Criticality::High,
-        internet_exposed: true,
-        business_service: Some("payments".into()),
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: NOW,
-    })
+    Event::AssetTelemetry(AssetTelemetry { environment, ..fixtures::asset(id, NOW) })
 }
 
 fn finding(asset: &str, cve: &str) -> Event {
