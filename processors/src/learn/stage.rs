@@ -90,7 +90,6 @@ struct CommandBrief {
 #[derive(Debug, Clone)]
 struct Example {
     x: Hashed,
-    published_day: i32,
     /// `None` while open, else the label given.
     label: Option<bool>,
 }
@@ -107,6 +106,8 @@ pub struct LearnProcessor {
     waiting: FxHashMap<String, Vec<(String, bool)>>,
     labelled: FxHashSet<(String, String)>,
     advisories: FxHashMap<String, Example>,
+    /// Open advisories by the day their horizon ends (publication + horizon).
+    due: std::collections::BTreeMap<i32, Vec<String>>,
     exploited: FxHashSet<String>,
     epss: FxHashMap<String, Epss>,
     next_gate: Option<i64>,
@@ -131,6 +132,7 @@ impl LearnProcessor {
             waiting: FxHashMap::default(),
             labelled: FxHashSet::default(),
             advisories: FxHashMap::default(),
+            due: Default::default(),
             exploited: FxHashSet::default(),
             epss: FxHashMap::default(),
             next_gate: None,
@@ -288,7 +290,9 @@ impl Processor for LearnProcessor {
                 let id = a.id.to_ascii_uppercase();
                 if a.withdrawn.is_none() && !self.advisories.contains_key(&id) {
                     let (x, published_day) = self.features_of(&a);
-                    self.advisories.insert(id.clone(), Example { x, published_day, label: None });
+                    self.advisories.insert(id.clone(), Example { x, label: None });
+                    let due = published_day.saturating_add(self.settings.horizon_days);
+                    self.due.entry(due).or_default().push(id.clone());
                     if self.exploited.contains(&id) {
                         self.label_exploit(&id, true, true);
                     }
@@ -318,17 +322,15 @@ impl Processor for LearnProcessor {
 
     fn punctuate(&mut self, now_ms: i64, out: &mut Vec<Event>) {
         let today = (now_ms / MS_PER_DAY) as i32;
-        let horizon = self.settings.horizon_days;
-        let expired: Vec<String> = self
-            .advisories
-            .iter()
-            .filter(|(_, e)| e.label.is_none() && e.published_day + horizon <= today)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut expired = expired;
-        expired.sort(); // a fixed order keeps training deterministic
-        for id in expired {
-            self.label_exploit(&id, false, true);
+        while let Some(entry) = self.due.first_entry() {
+            if *entry.key() > today {
+                break;
+            }
+            let mut expired = entry.remove();
+            expired.sort(); // a fixed order keeps training deterministic
+            for id in expired {
+                self.label_exploit(&id, false, true); // settles only examples still open
+            }
         }
         // Commands whose window closed a week ago get no more outcomes worth learning from.
         self.commands.retain(|_, c| c.not_after + 7 * MS_PER_DAY >= now_ms);
