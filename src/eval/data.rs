@@ -189,9 +189,9 @@ pub fn epss_as_of(
     Ok(Some((newest, used, map)))
 }
 
-/// Day each CVE was added to KEV, from a catalog in CISA's JSON format.
-pub fn load_kev(path: &Path) -> Result<HashMap<String, i32>, FeedError> {
-    let signals = kev::parse_catalog(&feeds::open_text(path)?, 0)?;
+/// Day each CVE was added to KEV, from the text of a catalog in CISA's JSON format.
+pub fn parse_kev(json: &str) -> Result<HashMap<String, i32>, FeedError> {
+    let signals = kev::parse_catalog(json, 0)?;
     Ok(signals.into_iter().filter_map(|s| Some((s.cve_id, s.kev?.date_added))).collect())
 }
 

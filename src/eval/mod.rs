@@ -7,6 +7,7 @@
 
 pub mod data;
 pub mod metrics;
+pub mod prior;
 pub mod report;
 pub mod train;
 
@@ -76,7 +77,9 @@ pub fn run(options: &EvalOptions) -> Result<Report, CliError> {
     }
     let records = data::load_table(&options.data)?;
     let files = data::epss_files(&options.data)?;
-    let kev = data::load_kev(&options.kev_labels)?;
+    let kev_text = crate::feeds::open_text(&options.kev_labels)?;
+    let kev = data::parse_kev(&kev_text)?;
+    let prior = prior::VendorPrior::from_catalog(&kev_text)?;
     let epss = data::epss_as_of(&files, day)?;
     let (epss_day, epss_paths, epss_map) = match epss {
         Some((d, paths, map)) => (Some(d), paths, Some(map)),
@@ -91,7 +94,7 @@ pub fn run(options: &EvalOptions) -> Result<Report, CliError> {
     let labels: Vec<bool> =
         items.iter().map(|i| kev.get(i.id).is_some_and(|&added| in_window(added))).collect();
     let keys: Vec<u64> = items.iter().map(|i| fnv1a64(i.id.as_bytes())).collect();
-    let training = train::train(&records, epss_map.as_ref(), &kev, day);
+    let training = train::train(&records, epss_map.as_ref(), &kev, &prior, day);
 
     let cvss: Vec<f64> = items
         .iter()
@@ -124,8 +127,10 @@ pub fn run(options: &EvalOptions) -> Result<Report, CliError> {
     strategies.push(StrategyResult { name: EPSS_RANK.into(), metrics: epss_results.map(|r| r.1) });
 
     // Patchline: the model's log-odds.
-    let logits: Vec<f64> =
-        items.iter().map(|i| training.model.logit_hashed(&train::item_features(i, day))).collect();
+    let logits: Vec<f64> = items
+        .iter()
+        .map(|i| training.model.logit_hashed(&train::item_features(i, day, &prior)))
+        .collect();
     let order = metrics::rank_keys(&keys, &logits);
     let ap = metrics::average_precision(&order, &labels);
     strategies.push(StrategyResult {

@@ -26,8 +26,8 @@ CVE-2024-0007,PUBLISHED,,3.1,9.9,,cna,,Other,Server,0,none,yes,total,,0,,vulnric
 ";
 
 const KEV: &str = r#"{"catalogVersion": "test", "vulnerabilities": [
-  {"cveID": "CVE-2024-0001", "dateAdded": "2024-02-01"},
-  {"cveID": "CVE-2024-0002", "dateAdded": "2024-03-10"},
+  {"cveID": "CVE-2024-0001", "vendorProject": "Acme", "dateAdded": "2024-02-01"},
+  {"cveID": "CVE-2024-0002", "vendorProject": "ACME Corp", "dateAdded": "2024-03-10"},
   {"cveID": "CVE-2024-0005", "dateAdded": "2024-03-05"},
   {"cveID": "CVE-2024-0006", "dateAdded": "2024-06-15"},
   {"cveID": "CVE-2023-9999", "dateAdded": "2024-03-31"}
@@ -172,4 +172,25 @@ fn invalid_horizons_and_missing_files_are_errors() {
     assert!(matches!(run(&options(&dir.0, "2024-03-01", 0)), Err(CliError::Eval(_))));
     let missing = EvalOptions { data: dir.0.join("nowhere"), ..options(&dir.0, "2024-03-01", 30) };
     assert!(run(&missing).is_err());
+}
+
+#[test]
+fn the_vendor_kev_feature_counts_other_cves_known_on_the_day() {
+    let records = data::parse_table(TABLE).unwrap();
+    let prior = prior::VendorPrior::from_catalog(KEV).unwrap();
+    let slot = |name: &str| patchline_processors::learn::slot(name, train::HASH_BITS);
+    let features = |id: &str, on: &str| {
+        let record = records.iter().find(|r| r.id == id).unwrap();
+        let item = data::Item { id: &record.id, record: Some(record), epss: None };
+        train::item_features(&item, day(on), &prior)
+    };
+    let has = |x: &[(u32, f32)], name: &str| x.iter().any(|&(s, _)| s == slot(name));
+    // On 2024-03-01 Acme has one KEV entry (0001): 0002 sees it; 0001 does not count itself.
+    assert!(has(&features("CVE-2024-0002", "2024-03-01"), "kev_vendor=1-2"));
+    assert!(has(&features("CVE-2024-0001", "2024-03-01"), "kev_vendor=0"));
+    // Before 0001's dateAdded nothing is known; after 0002's, 0001 sees 0002.
+    assert!(has(&features("CVE-2024-0002", "2024-01-31"), "kev_vendor=0"));
+    assert!(has(&features("CVE-2024-0001", "2024-03-10"), "kev_vendor=1-2"));
+    // A vendor with no KEV entry gets the zero band.
+    assert!(has(&features("CVE-2024-0006", "2024-03-01"), "kev_vendor=0"));
 }

@@ -2,13 +2,15 @@
 //!
 //! Invariant: every example, feature and label used here is known on the as-of day `D`. The
 //! examples are the CVEs known at `D` (the same [`data::known_at`] set the test draws from, KEV
-//! entries included), with their features as of `D` (EPSS from the same file the test uses), and
+//! entries included), with their features as of `D` (EPSS from the same file the test uses, and
+//! the vendor's KEV history from [`VendorPrior`], which never counts the CVE's own entry), and
 //! the label "in KEV by `D`" from the catalog file. Hyperparameters and the "best" effort are
 //! chosen on a fifth of those CVEs held out by hash, trained on the other four fifths; the final
 //! model is trained on all of them. No label after `D` is read here.
 
 use super::data::{self, EpssMap, Item, Record};
 use super::metrics;
+use super::prior::VendorPrior;
 use patchline_processors::learn::{fnv1a64, hash_features, Ftrl, FtrlParams, Hashed};
 use patchline_processors::score::features::{extract, CveFacts};
 use std::collections::HashMap;
@@ -23,10 +25,12 @@ pub const HOLDOUT: u64 = 5;
 pub const GRID: [(f64, f64); 6] =
     [(0.05, 0.5), (0.05, 2.0), (0.05, 8.0), (0.2, 0.5), (0.2, 2.0), (0.2, 8.0)];
 
-/// Features of `item` as of `day`.
-pub fn item_features(item: &Item<'_>, day: i32) -> Hashed {
+/// Features of `item` as of `day`: those of [`extract`] and the vendor's KEV history.
+pub fn item_features(item: &Item<'_>, day: i32, prior: &VendorPrior) -> Hashed {
     let facts = item.record.map_or_else(CveFacts::default, |r| r.facts_at(day));
-    hash_features(&extract(&facts, day, item.epss), HASH_BITS)
+    let mut features = extract(&facts, day, item.epss);
+    features.extend(prior.feature(item.id, facts.vendor, day));
+    hash_features(&features, HASH_BITS)
 }
 
 /// One training example.
@@ -41,6 +45,8 @@ pub struct Example {
 /// What training produced, for the report.
 #[derive(Debug, Clone)]
 pub struct Trained {
+    /// The exploit-likelihood model on its own: it scores the features of [`item_features`]; a
+    /// scorer without the vendor's KEV history (`kev_vendor=...`) gets that term as zero.
     pub model: Ftrl,
     pub examples: usize,
     pub positives: usize,
@@ -90,12 +96,13 @@ pub fn examples(
     records: &[Record],
     epss: Option<&EpssMap>,
     kev: &HashMap<String, i32>,
+    prior: &VendorPrior,
     day: i32,
 ) -> Vec<Example> {
     data::known_at(records, epss, day)
         .into_iter()
         .map(|item| Example {
-            x: item_features(&item, day),
+            x: item_features(&item, day, prior),
             label: kev.get(item.id).is_some_and(|&added| added <= day),
             key: fnv1a64(item.id.as_bytes()),
         })
@@ -107,9 +114,10 @@ pub fn train(
     records: &[Record],
     epss: Option<&EpssMap>,
     kev: &HashMap<String, i32>,
+    prior: &VendorPrior,
     day: i32,
 ) -> Trained {
-    let examples = examples(records, epss, kev, day);
+    let examples = examples(records, epss, kev, prior, day);
     let all: Vec<&Example> = examples.iter().collect();
     let positives = all.iter().filter(|e| e.label).count();
     let (fit_set, validation): (Vec<&Example>, Vec<&Example>) =
