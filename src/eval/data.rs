@@ -52,6 +52,7 @@ impl Record {
             has_exploit_ref: self.has_exploit_ref,
             ssvc: self.ssvc.as_ref().filter(|_| self.adp_known(day)),
             published_day: self.published_day,
+            kev_vendor_others: None,
         }
     }
 }

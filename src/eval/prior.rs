@@ -3,34 +3,13 @@
 //!
 //! Invariant: the count at day `d` reads only catalog entries with `dateAdded <= d`, and never
 //! the CVE's own entry, so a CVE's own label (its KEV date) cannot reach its feature, in training
-//! or in the test. Vendors are matched by [`vendor_key`] on both sides (the CVE table's vendor and
+//! or in the test. Vendors are matched by `score::features::vendor_key` on both sides (the CVE table's vendor and
 //! the catalog's `vendorProject`); a CVE without a vendor gets no feature.
 
 use crate::feeds::{days_from_ymd, kev, FeedError};
-use patchline_processors::learn::Feature;
+use patchline_processors::score::features::vendor_key;
 use serde::Deserialize;
 use std::collections::HashMap;
-
-/// Name of the feature; its value is a band of the count, for example `kev_vendor=3-9`.
-pub const FEATURE: &str = "kev_vendor";
-
-/// The matching key of a vendor name: its first word, lower-cased (`Apache Software Foundation`
-/// and `Apache` both give `apache`). `None` for an empty name or `n/a`.
-pub fn vendor_key(vendor: &str) -> Option<String> {
-    let first = vendor.split_whitespace().next()?.to_lowercase();
-    (first != "n/a").then_some(first)
-}
-
-/// Band of a count of other KEV entries, on a rough log scale.
-pub fn band(count: usize) -> &'static str {
-    match count {
-        0 => "0",
-        1..=2 => "1-2",
-        3..=9 => "3-9",
-        10..=29 => "10-29",
-        _ => "30+",
-    }
-}
 
 #[derive(Deserialize)]
 struct Catalog {
@@ -84,11 +63,6 @@ impl VendorPrior {
         let own = self.own.get(cve_id).is_some_and(|(k, d)| *k == key && *d <= day);
         Some(all - usize::from(own))
     }
-
-    /// The `kev_vendor=<band>` feature of a CVE on `day`, if it has a vendor.
-    pub fn feature(&self, cve_id: &str, vendor: Option<&str>, day: i32) -> Option<Feature> {
-        self.others(cve_id, vendor, day).map(|n| Feature::flag(format!("{FEATURE}={}", band(n))))
-    }
 }
 
 #[cfg(test)]
@@ -118,12 +92,5 @@ mod tests {
         );
         assert_eq!(prior.others("CVE-9", Some("n/a"), day("2025-01-01")), None);
         assert_eq!(prior.others("CVE-9", None, day("2025-01-01")), None);
-        let f = prior.feature("CVE-9", Some("Microsoft"), day("2025-01-01")).unwrap();
-        assert_eq!(f.name, "kev_vendor=1-2");
-    }
-
-    #[test]
-    fn bands() {
-        assert_eq!([0, 2, 3, 29, 30].map(band), ["0", "1-2", "3-9", "10-29", "30+"]);
     }
 }

@@ -27,10 +27,9 @@ pub const GRID: [(f64, f64); 6] =
 
 /// Features of `item` as of `day`: those of [`extract`] and the vendor's KEV history.
 pub fn item_features(item: &Item<'_>, day: i32, prior: &VendorPrior) -> Hashed {
-    let facts = item.record.map_or_else(CveFacts::default, |r| r.facts_at(day));
-    let mut features = extract(&facts, day, item.epss);
-    features.extend(prior.feature(item.id, facts.vendor, day));
-    hash_features(&features, HASH_BITS)
+    let mut facts = item.record.map_or_else(CveFacts::default, |r| r.facts_at(day));
+    facts.kev_vendor_others = prior.others(item.id, facts.vendor, day);
+    hash_features(&extract(&facts, day, item.epss), HASH_BITS)
 }
 
 /// One training example.
@@ -45,8 +44,8 @@ pub struct Example {
 /// What training produced, for the report.
 #[derive(Debug, Clone)]
 pub struct Trained {
-    /// The exploit-likelihood model on its own: it scores the features of [`item_features`]; a
-    /// scorer without the vendor's KEV history (`kev_vendor=...`) gets that term as zero.
+    /// The exploit-likelihood model: it scores the features of [`item_features`], which are those
+    /// the online scorer extracts (the vendor's KEV history included).
     pub model: Ftrl,
     pub examples: usize,
     pub positives: usize,

@@ -181,6 +181,10 @@ impl AssessProcessor {
     }
 
     fn on_advisory(&mut self, a: Advisory, out: &mut Vec<Event>) {
+        // The vendor is keyed by the record's own id: a CVE record's id is the canonical id
+        // estimates are made for, and KEV signals name the same CVE id.
+        let own = self.state.vuln_id(&a.id);
+        self.likelihood.note_vendor(own, &a);
         let (_, names) = self.state.put_advisory(a);
         let touched = self.state.affected_by(&names);
         self.evaluate_all(touched, out);
@@ -188,6 +192,9 @@ impl AssessProcessor {
 
     fn on_threat(&mut self, t: ThreatSignal, out: &mut Vec<Event>) {
         let name = self.state.vuln_id(&t.cve_id);
+        if t.kev.is_some() {
+            self.likelihood.note_kev(name);
+        }
         self.state.threats.entry(name).or_default().merge(t);
         let touched = self.state.affected_by(&self.state.names_of(name));
         self.evaluate_all(touched, out);

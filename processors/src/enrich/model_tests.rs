@@ -59,3 +59,60 @@ fn a_newer_model_is_swapped_in_and_an_older_one_ignored() {
     assert_eq!(e.model_version, "exploit_likelihood-v3");
     assert!(e.likelihood < 0.5, "version 3 learned the opposite: {}", e.likelihood);
 }
+
+#[test]
+fn the_vendors_other_kev_entries_reach_the_model() {
+    let mut ftrl = Ftrl::new(FtrlParams { bits: 20, l1: 0.1, ..FtrlParams::default() });
+    for i in 0..300 {
+        ftrl.update(&[Feature::flag("kev_vendor=1-2")], i % 4 != 0);
+        ftrl.update(&[Feature::flag("kev_vendor=0")], i % 4 == 0);
+    }
+    let mut p = AssessProcessor::new()
+        .with_exploit_model(&ftrl.snapshot(EXPLOIT_MODEL, 1, 0))
+        .expect("model");
+    let vendor_advisory = |id: &str| {
+        let mut a = advisory(id, &[]);
+        a.affected = vec![AffectedPackage {
+            ecosystem: "vendor".into(),
+            name: "acme:gateway".into(),
+            ranges: vec![],
+        }];
+        Event::Advisory(a)
+    };
+    let mut out = Vec::new();
+    for e in [
+        vendor_advisory("CVE-2024-0001"),
+        Event::AssetTelemetry(asset("a1")),
+        Event::Finding(finding("a1", "CVE-2024-0001", "trivy", FindingStatus::Open)),
+    ] {
+        p.process(e, &mut out).expect("valid");
+    }
+    let before = match out.last() {
+        Some(Event::Exposure(x)) => x.likelihood,
+        other => panic!("{other:?}"),
+    };
+    // Another Acme CVE enters KEV; the exposure's next evaluation sees the vendor's history.
+    let kev = ThreatSignal {
+        cve_id: "CVE-2024-0002".into(),
+        kev: Some(KevEntry {
+            date_added: 19_700,
+            due_date: None,
+            ransomware_use: false,
+            required_action: String::new(),
+        }),
+        epss: None,
+        exploit: None,
+        provenance: Provenance { feed: "kev".into(), feed_version: None, fetched_at: 1 },
+    };
+    p.process(vendor_advisory("CVE-2024-0002"), &mut out).expect("valid");
+    p.process(Event::ThreatSignal(kev), &mut out).expect("valid");
+    let mut later = finding("a1", "CVE-2024-0001", "trivy", FindingStatus::Open);
+    later.last_seen += 86_400_000;
+    out.clear();
+    p.process(Event::Finding(later), &mut out).expect("valid");
+    let after = match out.last() {
+        Some(Event::Exposure(x)) => x.likelihood,
+        other => panic!("{other:?}"),
+    };
+    assert!(before < 0.5 && after > 0.5, "{before} -> {after}");
+}

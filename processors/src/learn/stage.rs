@@ -33,6 +33,7 @@ use crate::events::{
 use crate::plan::PatchContext;
 use crate::processor::{ModelGauge, Processor};
 use crate::score::features::{extract, CveFacts};
+use crate::score::VendorKev;
 use crate::sign::{verify_signature, PublicKey};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -110,6 +111,7 @@ pub struct LearnProcessor {
     due: std::collections::BTreeMap<i32, Vec<String>>,
     exploited: FxHashSet<String>,
     epss: FxHashMap<String, Epss>,
+    vendor_kev: VendorKev<String>,
     next_gate: Option<i64>,
     /// Commands ignored because their signature did not verify.
     unverified: u64,
@@ -135,6 +137,7 @@ impl LearnProcessor {
             due: Default::default(),
             exploited: FxHashSet::default(),
             epss: FxHashMap::default(),
+            vendor_kev: VendorKev::default(),
             next_gate: None,
             unverified: 0,
         }
@@ -252,8 +255,9 @@ impl LearnProcessor {
         }
     }
 
-    fn features_of(&self, a: &crate::events::Advisory) -> (Hashed, i32) {
-        let facts = CveFacts::from_advisory(a);
+    fn features_of(&self, id: &String, a: &crate::events::Advisory) -> (Hashed, i32) {
+        let mut facts = CveFacts::from_advisory(a);
+        facts.kev_vendor_others = self.vendor_kev.others(id);
         let day = facts.published_day.unwrap_or((a.modified / MS_PER_DAY) as i32);
         let epss = self.epss.get(&a.id);
         (super::hash_features(&extract(&facts, day, epss), self.exploit.bits()), day)
@@ -288,8 +292,9 @@ impl Processor for LearnProcessor {
             Event::DeploymentOutcome(o) => self.on_outcome(o.command_id, o.asset_id, o.status),
             Event::Advisory(a) => {
                 let id = a.id.to_ascii_uppercase();
+                self.vendor_kev.set_vendor(&id, CveFacts::from_advisory(&a).vendor);
                 if a.withdrawn.is_none() && !self.advisories.contains_key(&id) {
-                    let (x, published_day) = self.features_of(&a);
+                    let (x, published_day) = self.features_of(&id, &a);
                     self.advisories.insert(id.clone(), Example { x, label: None });
                     let due = published_day.saturating_add(self.settings.horizon_days);
                     self.due.entry(due).or_default().push(id.clone());
@@ -304,6 +309,9 @@ impl Processor for LearnProcessor {
                     self.epss.insert(id.clone(), e);
                 }
                 let seen = t.exploit.as_ref().is_some_and(|x| x.kind == ExploitKind::Seen);
+                if t.kev.is_some() {
+                    self.vendor_kev.set_kev(&id);
+                }
                 if t.kev.is_some() || seen {
                     self.exploited.insert(id.clone());
                     self.label_exploit(&id, true, true);

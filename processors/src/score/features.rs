@@ -29,6 +29,9 @@ pub struct CveFacts<'a> {
     pub ssvc: Option<&'a Ssvc>,
     /// Day of publication (days since the epoch).
     pub published_day: Option<i32>,
+    /// How many *other* CVEs of the same vendor (by [`vendor_key`]) are in KEV: a fact about
+    /// the vendor, never about this CVE's own exploitation. `None` when unknown.
+    pub kev_vendor_others: Option<usize>,
 }
 
 impl<'a> CveFacts<'a> {
@@ -49,7 +52,26 @@ impl<'a> CveFacts<'a> {
             has_exploit_ref: !advisory.exploit_refs.is_empty(),
             ssvc: advisory.ssvc.as_ref(),
             published_day: advisory.published.map(|ms| ms.div_euclid(86_400_000) as i32),
+            kev_vendor_others: None,
         }
+    }
+}
+
+/// The matching key of a vendor name: its first word, lower-cased (`Apache Software Foundation`
+/// and `Apache` both give `apache`). `None` for an empty name or `n/a`.
+pub fn vendor_key(vendor: &str) -> Option<String> {
+    let first = vendor.split_whitespace().next()?.to_lowercase();
+    (first != "n/a").then_some(first)
+}
+
+/// Band of a count of the vendor's other KEV entries, on a rough log scale.
+pub fn kev_vendor_band(count: usize) -> &'static str {
+    match count {
+        0 => "0",
+        1..=2 => "1-2",
+        3..=9 => "3-9",
+        10..=29 => "10-29",
+        _ => "30+",
     }
 }
 
@@ -160,6 +182,9 @@ pub fn extract(facts: &CveFacts<'_>, as_of_day: i32, epss: Option<&Epss>) -> Vec
     }
     if facts.has_exploit_ref {
         out.push(Feature::flag("exploit_ref=yes"));
+    }
+    if let Some(n) = facts.kev_vendor_others {
+        out.push(Feature::flag(format!("kev_vendor={}", kev_vendor_band(n))));
     }
     let automatable = facts.ssvc.and_then(|s| s.automatable);
     let impact = facts.ssvc.and_then(|s| s.technical_impact);
@@ -295,6 +320,15 @@ mod tests {
         assert_eq!(vector_parts("CVSS:3.0/AV:L/S:C").len(), 2);
         assert!(vector_parts("AV:L/AC:M/Au:N/C:C/I:N/A:C").is_empty(), "CVSS 2.0 is not parsed");
         assert!(vector_parts("CVSS:3.1/AV:/garbage").is_empty());
+    }
+
+    #[test]
+    fn vendor_keys_and_kev_bands() {
+        assert_eq!(vendor_key("Apache Software Foundation").as_deref(), Some("apache"));
+        assert_eq!(vendor_key(" n/a "), None);
+        assert_eq!([0, 2, 3, 29, 30].map(kev_vendor_band), ["0", "1-2", "3-9", "10-29", "30+"]);
+        let facts = CveFacts { kev_vendor_others: Some(4), ..CveFacts::default() };
+        assert!(names(&extract(&facts, 0, None)).contains(&"kev_vendor=3-9"));
     }
 
     #[test]

@@ -15,10 +15,12 @@ mod context;
 pub mod features;
 mod policy;
 mod ssvc;
+mod vendor_kev;
 
 pub use context::{Context, Control};
 pub use policy::{ExceptionKind, Policy, RiskException, Subject, DEFAULT_POLICY, POLICY_VERSION};
 pub use ssvc::{MissionImpact, SsvcInputs};
+pub use vendor_kev::VendorKev;
 
 use crate::learn::{sigmoid, Term};
 
