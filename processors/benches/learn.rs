@@ -28,7 +28,7 @@ mod support;
 use criterion::{criterion_group, BatchSize, Criterion};
 use patchline_processors::events::Event;
 use patchline_processors::learn::failure::features;
-use patchline_processors::learn::{hash_features, log_loss, Ftrl, Hashed};
+use patchline_processors::learn::{hash_features, log_loss, Ftrl, FtrlParams, Hashed};
 use patchline_processors::learn::{LearnProcessor, LearnSettings};
 use patchline_processors::Processor;
 use std::hint::black_box;
@@ -200,7 +200,7 @@ fn cpu_share(rounds: usize) -> Spread {
 
 /// G6 log-loss: the stage's progressive log-loss over a stream with known probabilities,
 /// against the generating model's, per tenth of the stream. Returns the last tenth's ratio.
-fn logloss(fragility_sd: f64, releases: usize, per_command: usize) -> (f64, f64) {
+fn logloss(fragility_sd: f64, releases: usize, per_command: usize) -> (f64, f64, f64) {
     let world = World::new(11, 20_000, 120, releases, fragility_sd);
     let draws = world.draws(&mut Rng::new(5), 0..world.releases.len(), per_command);
     let events = world.stream(&draws);
@@ -286,7 +286,32 @@ fn logloss(fragility_sd: f64, releases: usize, per_command: usize) -> (f64, f64)
         oracle_last / truth_last,
         stage_last / oracle_last
     );
-    (stage_last / truth_last, overall)
+    let alone: Vec<String> = [0.1, 0.3, 1.0]
+        .iter()
+        .map(|&a| format!("alpha {a}: {:.4}", ftrl_alone(&world, &draws, a) / truth_last))
+        .collect();
+    println!(
+        "  FTRL alone on every outcome (no holdout, no gate), last tenth / generating model: {}",
+        alone.join(", ")
+    );
+    (stage_last / truth_last, overall, oracle_last / truth_last)
+}
+
+/// Last-tenth log-loss of FTRL alone (no holdout, no gate) with `alpha`, trained on every
+/// outcome of the same stream: how much of the gap is the lifecycle and how much the step size.
+fn ftrl_alone(world: &World, draws: &[Draw], alpha: f64) -> f64 {
+    let params = FtrlParams { alpha, ..settings().failure.0 };
+    let mut model = Ftrl::new(params);
+    let start = draws.len() - draws.len().div_ceil(10);
+    let mut loss = 0.0;
+    for (i, d) in draws.iter().enumerate() {
+        let x = hash_features(&features(&world.context(d.release, d.asset)), params.bits);
+        let p = model.update_hashed(&x, d.failed);
+        if i >= start {
+            loss += log_loss(p, d.failed);
+        }
+    }
+    loss / (draws.len() - start) as f64
 }
 
 fn main() {
@@ -299,9 +324,10 @@ fn main() {
     let share = cpu_share(rounds);
     println!("FTRL predict+update / learn stage per outcome: {}", share.show(3));
     let releases = env_usize("BENCH_RELEASES", 40);
-    println!("\nG6 log-loss: 120 packages x {releases} releases x 100 assets each");
-    let (hidden, hidden_all) = logloss(0.4, releases, 100);
-    let (visible, visible_all) = logloss(0.0, releases, 100);
+    let per = env_usize("BENCH_PER_COMMAND", 100);
+    println!("\nG6 log-loss: 120 packages x {releases} releases x {per} assets each");
+    let (hidden, hidden_all, hidden_oracle) = logloss(0.4, releases, per);
+    let (visible, visible_all, visible_oracle) = logloss(0.0, releases, per);
     println!(
         "{}",
         serde_json::json!({
@@ -311,6 +337,8 @@ fn main() {
             "logloss_ratio_whole_stream": hidden_all,
             "logloss_ratio_no_hidden_fragility_last_tenth": visible,
             "logloss_ratio_no_hidden_fragility_whole_stream": visible_all,
+            "oracle_ratio_last_tenth": hidden_oracle,
+            "oracle_ratio_no_hidden_fragility_last_tenth": visible_oracle,
         })
     );
     println!("G6 ftrl_cpu_share={:.3}", share.median);
