@@ -10,6 +10,7 @@
 //! (rounded) are internet exposed, chosen mostly from the production web tier of customer-facing
 //! services; production nodes of one service and tier form HA groups of 2 or 3.
 
+use crate::sim::rng::SplitMix64;
 use patchline_processors::events::{
     Advisory, AssetTelemetry, Criticality, Environment, Finding, FindingStatus, Health,
     HealthStatus, MaintenanceWindow, Package,
@@ -27,29 +28,29 @@ const FINDINGS_STREAM: u64 = 0x5EED_F1D1_0000_0001;
 const SCANNERS: [&str; 2] = ["trivy", "grype"];
 
 /// Business service: (name, owning team, customer-facing), weight in the fleet.
-type Service = (&'static str, &'static str, bool);
-const SERVICES: [(Service, u32); 5] = [
+pub(crate) type Service = (&'static str, &'static str, bool);
+pub(crate) const SERVICES: [(Service, u32); 5] = [
     (("payments", "team-payments", true), 20),
     (("web-shop", "team-storefront", true), 30),
     (("identity", "team-iam", true), 15),
     (("data-platform", "team-data", false), 20),
     (("internal-tools", "team-it-ops", false), 15),
 ];
-const TIERS: [(&str, u32); 4] = [("web", 35), ("app", 30), ("db", 15), ("batch", 20)];
+pub(crate) const TIERS: [(&str, u32); 4] = [("web", 35), ("app", 30), ("db", 15), ("batch", 20)];
 /// Environment, its share of the fleet in percent, and its host-name prefix.
-const ENVIRONMENTS: [(Environment, u32, &str); 4] = [
+pub(crate) const ENVIRONMENTS: [(Environment, u32, &str); 4] = [
     (Environment::Development, 15, "dev"),
     (Environment::Test, 10, "tst"),
     (Environment::Staging, 15, "stg"),
     (Environment::Production, 60, "prd"),
 ];
-const OS: [((&str, &[&str]), u32); 4] = [
+pub(crate) const OS: [((&str, &[&str]), u32); 4] = [
     (("debian", &["11", "12"]), 30),
     (("ubuntu", &["20.04", "22.04", "24.04"]), 30),
     (("rhel", &["8.10", "9.4"]), 25),
     (("windows", &["2019", "2022"]), 15),
 ];
-const TIME_ZONES: [(&str, u32); 4] =
+pub(crate) const TIME_ZONES: [(&str, u32); 4] =
     [("Europe/Berlin", 40), ("America/New_York", 30), ("Asia/Tokyo", 15), ("UTC", 15)];
 /// Maintenance windows: (days 1 = Monday, start minute, duration minutes).
 const PRODUCTION_WINDOWS: [(&[i32], i32, i32); 4] =
@@ -57,48 +58,11 @@ const PRODUCTION_WINDOWS: [(&[i32], i32, i32); 4] =
 const STAGING_WINDOWS: [(&[i32], i32, i32); 2] = [(&[2, 4], 1200, 180), (&[3], 1080, 240)];
 const WEEKDAY_EVENINGS: (&[i32], i32, i32) = (&[1, 2, 3, 4, 5], 1080, 300);
 
-/// splitmix64: a small, well-distributed 64-bit generator; enough for synthetic data.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `0..n` (0 when `n` is 0).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// Uniform in `0..n` milliseconds (`n` > 0).
-    fn ms_below(&mut self, n: i64) -> i64 {
-        (self.unit() * n as f64) as i64
-    }
-
-    /// An item of a non-empty table, chosen with probability proportional to its weight.
-    fn pick<'t, T>(&mut self, table: &'t [(T, u32)]) -> &'t T {
-        let total = table.iter().map(|(_, w)| *w as usize).sum();
-        let mut roll = self.below(total);
-        for (item, weight) in table {
-            if roll < *weight as usize {
-                return item;
-            }
-            roll -= *weight as usize;
-        }
-        &table[table.len() - 1].0
-    }
-}
-
-fn criticality(env: Environment, handles_money: bool, rng: &mut SplitMix64) -> Criticality {
+pub(crate) fn criticality(
+    env: Environment,
+    handles_money: bool,
+    rng: &mut SplitMix64,
+) -> Criticality {
     use Criticality::{Critical, High, Low, Medium};
     let [low, medium, high, critical] = match env {
         Environment::Production => [5, 25, 40, 30],
@@ -113,7 +77,7 @@ fn criticality(env: Environment, handles_money: bool, rng: &mut SplitMix64) -> C
     }
 }
 
-fn maintenance_window(env: Environment, rng: &mut SplitMix64) -> MaintenanceWindow {
+pub(crate) fn maintenance_window(env: Environment, rng: &mut SplitMix64) -> MaintenanceWindow {
     let time_zone = rng.pick(&TIME_ZONES).to_string();
     let (days, start_minute, duration_minutes) = match env {
         Environment::Production => PRODUCTION_WINDOWS[rng.below(PRODUCTION_WINDOWS.len())],
@@ -122,6 +86,60 @@ fn maintenance_window(env: Environment, rng: &mut SplitMix64) -> MaintenanceWind
     };
     let days = days.to_vec();
     MaintenanceWindow { time_zone, days, start_minute, duration_minutes }
+}
+
+/// One asset drawn from the fleet's tables, before the choices that depend on the rest of the
+/// fleet (internet exposure, HA group).
+pub(crate) struct Drawn {
+    pub asset: AssetTelemetry,
+    /// `service-tier`, the pool its HA group is drawn from.
+    pub role: String,
+    /// How likely it is to face the internet: production web tiers of customer-facing services
+    /// most, back ends never.
+    pub propensity: f64,
+}
+
+/// Draws asset number `index` (0-based) of `environment` (host-name prefix `code`).
+pub(crate) fn draw_asset(
+    index: usize,
+    environment: Environment,
+    code: &str,
+    rng: &mut SplitMix64,
+    now_ms: i64,
+) -> Drawn {
+    let &(service, owner, customer_facing) = rng.pick(&SERVICES);
+    let tier = *rng.pick(&TIERS);
+    let &(os_family, versions) = rng.pick(&OS);
+    let os_version = versions[rng.below(versions.len())].to_string();
+    let propensity = match (environment, tier, customer_facing) {
+        (Environment::Production, "web", true) => 3.0,
+        (Environment::Staging, "web", true) => 1.5,
+        (Environment::Production, "app", true) => 1.0,
+        (_, "web", _) => 0.5,
+        _ => 0.0,
+    };
+    let money = matches!(service, "payments" | "identity");
+    let asset = AssetTelemetry {
+        asset_id: format!("asset-{:05}", index + 1),
+        hostname: format!("{code}-{service}-{tier}-{:04}", index + 1),
+        os_family: os_family.to_string(),
+        os_version,
+        environment,
+        criticality: criticality(environment, money, rng),
+        internet_exposed: false,
+        business_service: Some(service.to_string()),
+        owner: Some(owner.to_string()),
+        ha_group: None,
+        maintenance_window: Some(maintenance_window(environment, rng)),
+        health: Health {
+            status: HealthStatus::Healthy,
+            cpu_load: Some((0.05 + 0.6 * rng.unit()) as f32),
+            error_rate: Some((0.005 * rng.unit()) as f32),
+        },
+        decommissioned: false,
+        last_seen: now_ms - rng.ms_below(15 * MINUTE_MS),
+    };
+    Drawn { asset, role: format!("{service}-{tier}"), propensity }
 }
 
 /// A synthetic fleet of `assets` assets, last seen shortly before `now_ms`.
@@ -147,40 +165,10 @@ pub fn generate(assets: usize, seed: u64, now_ms: i64) -> Vec<AssetTelemetry> {
     let mut roles = Vec::with_capacity(assets);
     let mut exposure_rank = Vec::with_capacity(assets);
     for (index, &(environment, code)) in environments.iter().enumerate() {
-        let &(service, owner, customer_facing) = rng.pick(&SERVICES);
-        let tier = *rng.pick(&TIERS);
-        let &(os_family, versions) = rng.pick(&OS);
-        let os_version = versions[rng.below(versions.len())].to_string();
-        let propensity = match (environment, tier, customer_facing) {
-            (Environment::Production, "web", true) => 3.0,
-            (Environment::Staging, "web", true) => 1.5,
-            (Environment::Production, "app", true) => 1.0,
-            (_, "web", _) => 0.5,
-            _ => 0.0,
-        };
-        exposure_rank.push((propensity + rng.unit(), index));
-        roles.push(format!("{service}-{tier}"));
-        let money = matches!(service, "payments" | "identity");
-        fleet.push(AssetTelemetry {
-            asset_id: format!("asset-{:05}", index + 1),
-            hostname: format!("{code}-{service}-{tier}-{:04}", index + 1),
-            os_family: os_family.to_string(),
-            os_version,
-            environment,
-            criticality: criticality(environment, money, &mut rng),
-            internet_exposed: false,
-            business_service: Some(service.to_string()),
-            owner: Some(owner.to_string()),
-            ha_group: None,
-            maintenance_window: Some(maintenance_window(environment, &mut rng)),
-            health: Health {
-                status: HealthStatus::Healthy,
-                cpu_load: Some((0.05 + 0.6 * rng.unit()) as f32),
-                error_rate: Some((0.005 * rng.unit()) as f32),
-            },
-            decommissioned: false,
-            last_seen: now_ms - rng.ms_below(15 * MINUTE_MS),
-        });
+        let drawn = draw_asset(index, environment, code, &mut rng, now_ms);
+        exposure_rank.push((drawn.propensity + rng.unit(), index));
+        roles.push(drawn.role);
+        fleet.push(drawn.asset);
     }
 
     exposure_rank.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));

@@ -10,6 +10,7 @@ mod eval;
 mod feeds;
 mod fleet;
 mod output;
+mod sim;
 
 use clap::{Parser, Subcommand};
 use config::{Overrides, Settings};
@@ -106,23 +107,66 @@ enum Command {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
-    /// The closed loop on the embedded bus over bundled real data and a generated fleet.
+    /// The closed loop over simulated weeks on the embedded bus, then a scorecard: patchline
+    /// against patchline without learning and a CVSS-FIFO baseline, on the same world.
     Demo {
-        /// Fleet size.
-        #[arg(long, default_value_t = 40)]
-        assets: usize,
-        /// Findings generated per asset.
-        #[arg(long, default_value_t = 6)]
-        findings_per_asset: usize,
-        /// Random seed of the fleet.
+        /// Fleet size at the start (default: 500; 40 with --snapshot).
+        #[arg(long)]
+        assets: Option<usize>,
+        /// Simulated days.
+        #[arg(long, default_value_t = 56)]
+        days: i64,
+        /// Random seed of the world.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Rows to print per table.
-        #[arg(long, default_value_t = 12)]
-        limit: usize,
+        /// Last simulated day, YYYY-MM-DD (default: the bundled CVE snapshot's day).
+        #[arg(long, default_value = sim::DEFAULT_END)]
+        end: String,
+        /// Write a self-contained HTML report with charts to this file.
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Print one JSON document instead of text.
         #[arg(long)]
         json: bool,
+        /// The one-shot view instead: exposures and commands of the pipeline over the bundled
+        /// data as of 2026-01-30.
+        #[arg(long)]
+        snapshot: bool,
+        /// --snapshot: findings generated per asset.
+        #[arg(long, default_value_t = 6)]
+        findings_per_asset: usize,
+        /// --snapshot: rows to print per table.
+        #[arg(long, default_value_t = 12)]
+        limit: usize,
+    },
+    /// The fleet simulator as a load generator: the world and the executor in closed loop
+    /// against one policy on the embedded bus; prints what flowed and what came out.
+    Simulate {
+        /// Fleet size at the start.
+        #[arg(long, default_value_t = 2000)]
+        assets: usize,
+        /// Simulated days.
+        #[arg(long, default_value_t = 56)]
+        days: i64,
+        /// Random seed of the world.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Last simulated day, YYYY-MM-DD.
+        #[arg(long, default_value = sim::DEFAULT_END)]
+        end: String,
+        /// patchline, no-learning or cvss-fifo.
+        #[arg(long, default_value = "patchline")]
+        policy: String,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+        /// No progress lines on stderr.
+        #[arg(long)]
+        quiet: bool,
+        /// Write the world's inputs (JSON lines, one file per topic) to this folder, streaming,
+        /// instead of running the loop: a load for `run --feed` or a broker, at any fleet size.
+        #[arg(long)]
+        emit: Option<PathBuf>,
     },
     /// Time-split backtest: rank the CVEs known at --as-of and score the rankings against the
     /// KEV additions of the next --horizon days.
@@ -225,9 +269,29 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 cmd::run::run_embedded(s, &feeds).await
             }
         }
-        Command::Demo { assets, findings_per_asset, seed, limit, json } => {
-            cmd::demo::run(cmd::demo::DemoOptions { assets, findings_per_asset, seed, limit, json })
-                .await
+        Command::Demo {
+            assets,
+            days,
+            seed,
+            end,
+            html,
+            json,
+            snapshot,
+            findings_per_asset,
+            limit,
+        } => {
+            if snapshot {
+                let assets = assets.unwrap_or(40);
+                let opts = cmd::demo::DemoOptions { assets, findings_per_asset, seed, limit, json };
+                return cmd::demo::run(opts).await;
+            }
+            let config = sim::SimConfig::new(assets.unwrap_or(500), days, seed, &end)?;
+            cmd::demo::run_loop(cmd::demo::LoopOptions { config, html, json }).await
+        }
+        Command::Simulate { assets, days, seed, end, policy, json, quiet, emit } => {
+            let config = sim::SimConfig::new(assets, days, seed, &end)?;
+            let opts = cmd::simulate::SimulateOptions { config, policy, json, quiet, emit };
+            cmd::simulate::run_simulation(opts).await
         }
         Command::Eval { data, kev_labels, as_of, horizon, json } => {
             cmd::eval::run(data, kev_labels, &as_of, horizon, json)
@@ -243,7 +307,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_filter = if matches!(cli.command, Command::Demo { .. }) { "warn" } else { "info" };
+    let quiet = matches!(cli.command, Command::Demo { .. } | Command::Simulate { .. });
+    let default_filter = if quiet { "warn" } else { "info" };
     patchline_topology::observe::logging::init_logging_with(cli.log_json, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -1,14 +1,22 @@
-//! `patchline demo`: the whole pipeline on the embedded bus over bundled real data (a sample of
-//! CVE records, the CISA KEV catalog and FIRST EPSS scores, see `data/demo/README.md`) and a
-//! generated fleet. Prints the exposures and the deployment commands it produced.
+//! `patchline demo`: by default the closed loop. A generated fleet over bundled real CVE and
+//! KEV data runs for simulated weeks on the embedded bus: scanners report, patchline plans signed
+//! waves, a simulated executor verifies and runs them with hidden failure probabilities, KEV
+//! additions arrive on their real dates. The same world then runs without the `learn` stage and
+//! under a CVSS-FIFO baseline, and the demo prints a side-by-side scorecard (progress goes to
+//! stderr), optionally as JSON and as a self-contained HTML report (see [`crate::sim`]).
 //!
-//! Invariant: the demo uses the same processors, codec and runner as `patchline run`; only the
-//! bus is in-process. With the same flags it prints the same output.
+//! `patchline demo --snapshot` is the one-shot view: the pipeline over the bundled data (with
+//! EPSS) and a generated fleet as of 2026-01-30, printing the exposures and the commands.
+//!
+//! Invariant: both use the same processors, codec and runner as `patchline run`; only the bus is
+//! in-process. With the same flags they print the same output.
 
 use crate::error::Result;
 use crate::feeds::{cve_table, epss, kev};
 use crate::fleet;
 use crate::output::{command_line, exposure_line, to_json, ymd};
+use crate::sim::catalog::{CVES, EPSS, KEV};
+use crate::sim::{self, html, report, run::Progress, SimConfig};
 use patchline_processors::events::{DeploymentCommand, Event, EventKind, Exposure, ExposureStatus};
 use patchline_topology::codec::{Codec, Format};
 use patchline_topology::dead_letter::DeadLetter;
@@ -16,16 +24,61 @@ use patchline_topology::embedded::EmbeddedPipeline;
 use patchline_topology::observe::metrics::Metrics;
 use patchline_topology::spec::TopologySpec;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
-
-const CVES: &str = include_str!("../../data/demo/cves.csv");
-const KEV: &str = include_str!("../../data/demo/kev.json");
-const EPSS: &str = include_str!("../../data/demo/epss.csv");
 
 /// The demo clock: the day the bundled data describes (2026-01-30 00:00 UTC).
 pub const DEMO_NOW_MS: i64 = 1_769_731_200_000;
 
-/// Demo options.
+/// Options of the closed-loop demo.
+#[derive(Debug, Clone)]
+pub struct LoopOptions {
+    pub config: SimConfig,
+    pub html: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// A progress line on stderr, once per simulated day.
+pub fn progress_line(p: &Progress) {
+    let day = ymd((p.instant / 86_400_000) as i32 - 1);
+    eprintln!(
+        "[{:<21}] day {:>3}/{} {}  commands {:>6}  in flight {:>5}  open KEV exposures {:>4}",
+        p.policy.name(),
+        p.day,
+        p.days,
+        day,
+        p.commands,
+        p.in_flight,
+        p.open_kev
+    );
+}
+
+/// Runs the closed loop for every policy and prints the scorecard.
+pub async fn run_loop(opts: LoopOptions) -> Result<()> {
+    let comparison = sim::compare(&opts.config, &mut progress_line).await?;
+    let summary = report::Summary::of(&comparison);
+    let mut text = Vec::new();
+    report::write_text(&mut text, &comparison, &summary)?;
+    let text = String::from_utf8_lossy(&text).into_owned();
+    if let Some(path) = &opts.html {
+        std::fs::write(path, html::page(&comparison, &summary, &text))?;
+        eprintln!("patchline demo: wrote {}", path.display());
+    }
+    let mut stdout = std::io::stdout().lock();
+    if opts.json {
+        use std::io::Write;
+        writeln!(stdout, "{}", report::to_json(&comparison, &summary))?;
+    } else {
+        use std::io::Write;
+        write!(stdout, "{text}")?;
+        if opts.html.is_none() {
+            writeln!(stdout, "\n(an HTML report with charts: --html patchline-demo.html)")?;
+        }
+    }
+    Ok(())
+}
+
+/// Options of `patchline demo --snapshot`.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     pub assets: usize,

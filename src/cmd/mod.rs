@@ -3,5 +3,6 @@
 pub mod demo;
 pub mod eval;
 pub mod run;
+pub mod simulate;
 pub mod topics;
 pub mod verify;
