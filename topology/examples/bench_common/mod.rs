@@ -1,6 +1,7 @@
 //! Shared parts of the benchmark examples (`bench_state`, `bench_restore`): a counting global
 //! allocator, command-line flags, median/min/max statistics and the deterministic workload
-//! generator in [`gen`]; [`topic`] fills the restore benchmark's topic.
+//! generator in [`gen`]; [`topic`] fills the restore benchmark's topic; [`mem`] runs the
+//! runtime's stage runner on an in-memory source and sink.
 //!
 //! The allocator wraps `std::alloc::System` and counts the bytes *requested* (`Layout::size`)
 //! that are live right now, the peak of that, and the live bytes per power-of-two size class
@@ -12,6 +13,11 @@
 #![allow(dead_code)] // each example uses a different subset
 
 pub mod gen;
+pub mod kafka;
+pub mod kev;
+pub mod latency;
+pub mod mem;
+pub mod probes;
 pub mod topic;
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -209,12 +215,30 @@ pub struct Flags {
     pub keys: usize,
     /// Seed of the generator (`--seed`, default 42).
     pub seed: u64,
+    /// True when `--assets` was given (benchmarks with a smaller default use theirs otherwise).
+    pub assets_given: bool,
+    /// Values of the benchmark's own flags (see [`Flags::parse_with`]), by name without `--`.
+    pub extra: std::collections::BTreeMap<String, u64>,
 }
 
 impl Flags {
     /// Parses `std::env::args`; exits with a usage message on an unknown or malformed flag.
     pub fn parse() -> Flags {
-        let mut f = Flags { assets: 1_000_000, findings: 3, runs: 3, keys: 0, seed: 42 };
+        Self::parse_with(&[])
+    }
+
+    /// Like [`Flags::parse`], also accepting the numeric flags `own` (names without `--`), whose
+    /// values land in [`Flags::extra`].
+    pub fn parse_with(own: &[&str]) -> Flags {
+        let mut f = Flags {
+            assets: 1_000_000,
+            findings: 3,
+            runs: 3,
+            keys: 0,
+            seed: 42,
+            assets_given: false,
+            extra: Default::default(),
+        };
         let mut assets_given = false;
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut i = 0;
@@ -231,13 +255,19 @@ impl Flags {
                 "--runs" | "--rounds" => f.runs = value as usize,
                 "--keys" => f.keys = value as usize,
                 "--seed" => f.seed = value,
-                other => usage(&format!("unknown flag {other}")),
+                other => match other.strip_prefix("--").filter(|n| own.contains(n)) {
+                    Some(n) => {
+                        f.extra.insert(n.to_string(), value);
+                    }
+                    None => usage(&format!("unknown flag {other}")),
+                },
             }
             i += 2;
         }
         if f.keys == 0 {
             f.keys = if assets_given { f.assets } else { 1_000_000 };
         }
+        f.assets_given = assets_given;
         if f.assets == 0 || f.findings == 0 || f.runs == 0 {
             usage("--assets, --findings and --runs must be positive");
         }
@@ -251,6 +281,44 @@ fn usage(problem: &str) -> ! {
          --keys K (1000000, or N) --seed S (42)"
     );
     std::process::exit(2)
+}
+
+impl Flags {
+    /// The value of the benchmark's own flag `name`, or `default`.
+    pub fn get(&self, name: &str, default: u64) -> u64 {
+        self.extra.get(name).copied().unwrap_or(default)
+    }
+
+    /// `--assets` when given, else the benchmark's own default.
+    pub fn assets_or(&self, default: usize) -> usize {
+        if self.assets_given {
+            self.assets
+        } else {
+            default
+        }
+    }
+}
+
+/// CPU seconds this process has used so far, all threads, user and system (Linux
+/// `/proc/self/stat`, in clock ticks of 1/100 s), `NaN` when unknown.
+pub fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// The load average over the last minute (`/proc/loadavg`), `NaN` when unknown.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
 }
 
 /// Bytes as MiB with two decimals.
