@@ -183,6 +183,10 @@ enum Command {
         /// Label window in days after --as-of.
         #[arg(long)]
         horizon: i32,
+        /// Also write the model trained at --as-of as a model snapshot (JSON) to this file,
+        /// e.g. the bundled exploit-likelihood weights.
+        #[arg(long)]
+        save_model: Option<PathBuf>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -191,6 +195,39 @@ enum Command {
     Topics {
         #[command(subcommand)]
         action: TopicsAction,
+    },
+    /// Put operator input on the topology's Kafka topics: scanner reports as findings, operator
+    /// overrides (accept risk, force patch, false positive, restore a model version).
+    Publish {
+        #[command(subcommand)]
+        what: PublishWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum PublishWhat {
+    /// A Trivy or Grype JSON report (optionally gzipped) of one asset, as findings.
+    Scan {
+        #[command(flatten)]
+        conn: Connection,
+        /// Report format.
+        #[arg(long, value_enum)]
+        format: cmd::publish::ScanFormat,
+        /// The asset the report is about (the findings' key).
+        #[arg(long)]
+        asset_id: String,
+        /// Scan id recorded on each finding (default: the file name).
+        #[arg(long)]
+        scan_id: Option<String>,
+        /// The report file.
+        report: PathBuf,
+    },
+    /// Operator overrides, one JSON object per line (schemas/operator_override.avsc fields).
+    Overrides {
+        #[command(flatten)]
+        conn: Connection,
+        /// The JSON-lines file.
+        file: PathBuf,
     },
 }
 
@@ -221,6 +258,20 @@ fn settings(conn: &Connection, extra: Overrides) -> Result<Settings> {
         ..extra
     };
     Settings::resolve(file.as_deref(), &env, &overrides)
+}
+
+async fn publish(
+    conn: &Connection,
+    events: Vec<patchline_processors::events::Event>,
+) -> Result<()> {
+    let s = settings(conn, Overrides::default())?;
+    let kafka = s
+        .kafka
+        .clone()
+        .ok_or_else(|| CliError::Config("publish needs --brokers or PATCHLINE_BROKERS".into()))?;
+    let spec = cmd::run::load_topology(&s)?;
+    let codec = cmd::run::codec_for(&s, &spec).await?;
+    cmd::publish::send(&kafka, &spec, &codec, &events).await
 }
 
 async fn topics(conn: &Connection, create: bool) -> Result<()> {
@@ -293,13 +344,28 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let opts = cmd::simulate::SimulateOptions { config, policy, json, quiet, emit };
             cmd::simulate::run_simulation(opts).await
         }
-        Command::Eval { data, kev_labels, as_of, horizon, json } => {
-            cmd::eval::run(data, kev_labels, &as_of, horizon, json)
+        Command::Eval { data, kev_labels, as_of, horizon, save_model, json } => {
+            cmd::eval::run(data, kev_labels, &as_of, horizon, save_model, json)
         }
         Command::Verify { public_key, now_ms, input } => {
             cmd::verify::run(&cmd::verify::VerifyOptions { public_key, now_ms, input })
         }
         Command::PublicKey { key_file } => cmd::verify::public_key(key_file.as_deref()),
+        Command::Publish {
+            what: PublishWhat::Scan { conn, format, asset_id, scan_id, report },
+        } => {
+            let scan_id = scan_id.unwrap_or_else(|| {
+                report.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            });
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let events = cmd::publish::scan_findings(format, &report, &asset_id, &scan_id, now)?;
+            publish(&conn, events).await
+        }
+        Command::Publish { what: PublishWhat::Overrides { conn, file } } => {
+            publish(&conn, cmd::publish::overrides(&file)?).await
+        }
         Command::Topics { action: TopicsAction::Create { conn } } => topics(&conn, true).await,
         Command::Topics { action: TopicsAction::Check { conn } } => topics(&conn, false).await,
     }

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod eval;
+pub mod publish;
 pub mod run;
 pub mod simulate;
 pub mod topics;
