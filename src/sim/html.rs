@@ -124,6 +124,13 @@ pub fn page(c: &Comparison, s: &Summary, text_report: &str) -> String {
     if let Some(first) = s.curves.first() {
         hidden.push(("hidden model".into(), first.iter().map(|x| x.generating_log_loss).collect()));
     }
+    let mut calibration: Vec<(String, Vec<Option<f64>>)> = Vec::new();
+    if let (Some(name), Some(curve)) = (names.first(), s.curves.first()) {
+        calibration
+            .push((format!("{name}: predicted"), curve.iter().map(|x| x.mean_predicted).collect()));
+        calibration
+            .push((format!("{name}: observed"), curve.iter().map(|x| x.observed_rate).collect()));
+    }
     let mut html = String::from(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>patchline demo: scorecard</title><style>\
@@ -161,6 +168,10 @@ pub fn page(c: &Comparison, s: &Summary, text_report: &str) -> String {
         (
             line_chart("Failure AUC per cycle", "simulated week", Some(1.0), &curves(&|x| x.failure_auc)),
             "AUC of the commands' predicted failure against the outcome, per simulated week.",
+        ),
+        (
+            line_chart("Failure calibration per cycle", "simulated week", None, &calibration),
+            "Mean predicted failure probability of the deployments run, and the observed rate.",
         ),
         (
             line_chart("Failure log-loss per cycle", "simulated week", None, &hidden),

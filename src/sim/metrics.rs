@@ -18,7 +18,8 @@
 //! - **Rollbacks**: `ROLLBACK` commands issued.
 //! - **Learning curve**: per cycle (a simulated week, by `finished_at`), the AUC and log-loss of
 //!   the commands' `predicted_failure` against whether the deployment failed, and the log-loss
-//!   of the hidden model itself on the same deployments (the best any model could do).
+//!   of the hidden model itself on the same deployments (the best any model could do); and the
+//!   calibration: the mean predicted probability against the observed failure rate.
 //!
 //! Invariant: every number is a pure function of the run; days are `f64` days of 86,400 s.
 
@@ -66,6 +67,9 @@ pub struct Cycle {
     pub failure_auc: Option<f64>,
     pub log_loss: Option<f64>,
     pub generating_log_loss: Option<f64>,
+    /// Calibration: the mean predicted failure probability and the observed failure rate.
+    pub mean_predicted: Option<f64>,
+    pub observed_rate: Option<f64>,
 }
 
 /// When the KEV clock of a CVE starts, if it joined KEV before the end.
@@ -226,6 +230,11 @@ pub fn learning_curve(run: &Run) -> Vec<Cycle> {
                 failure_auc: auc(&predicted),
                 log_loss: log_loss(&predicted),
                 generating_log_loss: log_loss(&hidden),
+                mean_predicted: (!predicted.is_empty())
+                    .then(|| predicted.iter().map(|p| p.0).sum::<f64>() / predicted.len() as f64),
+                observed_rate: (!predicted.is_empty()).then(|| {
+                    predicted.iter().filter(|p| p.1).count() as f64 / predicted.len() as f64
+                }),
             }
         })
         .collect()

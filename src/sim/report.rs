@@ -145,6 +145,15 @@ pub fn to_json(c: &Comparison, s: &Summary) -> serde_json::Value {
     })
 }
 
+/// A reduction as words: `45% lower`, or `14% higher` for a negative one.
+fn change(reduction: f64) -> String {
+    if reduction >= 0.0 {
+        format!("{:.0}% lower", 100.0 * reduction)
+    } else {
+        format!("{:.0}% higher", -100.0 * reduction)
+    }
+}
+
 /// The side-by-side table of `patchline demo`.
 pub fn write_text(out: &mut impl Write, c: &Comparison, s: &Summary) -> Result<()> {
     let w = world_json(c);
@@ -195,7 +204,7 @@ pub fn write_text(out: &mut impl Write, c: &Comparison, s: &Summary) -> Result<(
         writeln!(
             out,
             "  cycle  deployments  failures    AUC   log-loss   hidden model's log-loss   \
-             AUC without learning"
+             predicted / observed   AUC without learning"
         )?;
         let prior = c.runs.iter().position(|r| r.policy == Policy::NoLearning);
         for (k, cy) in s.curves[i].iter().enumerate() {
@@ -203,13 +212,14 @@ pub fn write_text(out: &mut impl Write, c: &Comparison, s: &Summary) -> Result<(
             let without = prior.and_then(|p| s.curves[p].get(k)).and_then(|c| c.failure_auc);
             writeln!(
                 out,
-                "  {:>5}  {:>11}  {:>8}  {:>5}  {:>9}  {:>24}  {:>21}",
+                "  {:>5}  {:>11}  {:>8}  {:>5}  {:>9}  {:>24}  {:>20}  {:>21}",
                 cy.cycle,
                 cy.deployments,
                 cy.failures,
                 f(cy.failure_auc),
                 f(cy.log_loss),
                 f(cy.generating_log_loss),
+                format!("{} / {}", f(cy.mean_predicted), f(cy.observed_rate)),
                 f(without)
             )?;
         }
@@ -229,9 +239,9 @@ pub fn write_text(out: &mut impl Write, c: &Comparison, s: &Summary) -> Result<(
     let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3}"));
     writeln!(
         out,
-        "\nTargets (patchline vs CVSS-FIFO): MTTP KEV {:.0}% lower (target 70%), KEV exposure-days {:.0}% lower (target 60%), success {:.1}% (target 95%), AUC first half {} -> second half {} (target: rising): {}",
-        100.0 * t.mttp_kev_reduction,
-        100.0 * t.exposure_days_reduction,
+        "\nTargets (patchline vs CVSS-FIFO): MTTP KEV {} (target 70% lower), KEV exposure-days {} (target 60% lower), success {:.1}% (target 95%), AUC first half {} -> second half {} (target: rising): {}",
+        change(t.mttp_kev_reduction),
+        change(t.exposure_days_reduction),
         100.0 * t.success_rate,
         f(t.auc_first_half),
         f(t.auc_second_half),
