@@ -227,15 +227,24 @@ impl Campaigns {
     /// Campaign ids in planning order: emergency lane first, then by highest risk, then by
     /// earliest due date, then by id.
     pub fn priority_order(&self) -> Vec<String> {
-        let mut order: Vec<&Campaign> = self.by_id.values().collect();
-        order.sort_by(|a, b| {
-            b.emergency()
-                .cmp(&a.emergency())
-                .then(b.max_risk().total_cmp(&a.max_risk()))
-                .then(a.earliest_due().cmp(&b.earliest_due()))
-                .then(a.id.cmp(&b.id))
+        Self::ordered(self.by_id.values())
+    }
+
+    /// The campaigns among `ids` that exist, in planning order (the same relative order as in
+    /// [`Campaigns::priority_order`], without sorting the others).
+    pub fn priority_order_of<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        Self::ordered(ids.into_iter().filter_map(|id| self.by_id.get(id)))
+    }
+
+    fn ordered<'a>(campaigns: impl Iterator<Item = &'a Campaign>) -> Vec<String> {
+        // Each key is computed once per campaign, not once per comparison.
+        let mut keyed: Vec<(bool, f32, i32, &str)> = campaigns
+            .map(|c| (c.emergency(), c.max_risk(), c.earliest_due(), c.id.as_str()))
+            .collect();
+        keyed.sort_by(|a, b| {
+            b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)).then(a.3.cmp(b.3))
         });
-        order.into_iter().map(|c| c.id.clone()).collect()
+        keyed.into_iter().map(|k| k.3.to_string()).collect()
     }
 
     /// Drops the members of assets for which `keep` is false.

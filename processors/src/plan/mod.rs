@@ -157,8 +157,7 @@ impl PlanProcessor {
         if !self.owner || t == i64::MIN || touched.is_empty() {
             return;
         }
-        let mut scope: Vec<String> =
-            self.campaigns.priority_order().into_iter().filter(|c| touched.contains(c)).collect();
+        let mut scope: Vec<String> = self.campaigns.priority_order_of(touched);
         scope.extend(touched.iter().filter(|c| self.campaigns.get(c).is_none()).cloned());
         self.run(&scope, t, out);
     }

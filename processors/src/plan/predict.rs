@@ -129,7 +129,10 @@ pub fn reboot_likely(ctx: &PatchContext<'_>) -> bool {
         || eco.contains("windows")
         || eco == "kb";
     let pkg = ctx.package.to_ascii_lowercase();
-    windows || REBOOT_PACKAGES.iter().any(|r| pkg == *r || pkg.starts_with(&format!("{r}-")))
+    windows
+        || REBOOT_PACKAGES.iter().any(|r| {
+            pkg.strip_prefix(r).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+        })
 }
 
 /// The leading number of a version (`2` of `2.17.1`, `1` of `1:1.2.3-1` after the epoch).
