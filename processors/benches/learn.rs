@@ -34,7 +34,7 @@ use patchline_processors::Processor;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use support::outcomes::{Draw, Rng, World};
-use support::{env_usize, ratios_only, Spread};
+use support::{env_usize, full_run, ratios_only, Spread};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -315,6 +315,11 @@ fn ftrl_alone(world: &World, draws: &[Draw], alpha: f64) -> f64 {
 }
 
 fn main() {
+    if !full_run() {
+        let (hidden, _, _) = logloss(0.4, 1, 10);
+        println!("smoke run (cargo test): log-loss path ran, ratio {:.3}", hidden);
+        return;
+    }
     if !ratios_only() {
         benches();
         criterion::Criterion::default().configure_from_args().final_summary();

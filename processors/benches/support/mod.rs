@@ -37,6 +37,13 @@ pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)
 }
 
+/// True under `cargo bench` (which passes `--bench`) or with `BENCH_FULL=1`. Under `cargo test
+/// --all-targets` the bench binaries run without it and only smoke-test their code paths, so the
+/// test suite stays fast.
+pub fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench") || std::env::var("BENCH_FULL").is_ok_and(|v| v == "1")
+}
+
 /// True when only the ratio sections should run (`BENCH_RATIOS_ONLY=1`), not criterion's.
 pub fn ratios_only() -> bool {
     std::env::var("BENCH_RATIOS_ONLY").is_ok_and(|v| v == "1")
