@@ -1,30 +1,33 @@
-//! Benchmark G3, latency on Kafka: advisory-to-command p99 of the whole pipeline (assess and plan
-//! stages, as `patchline run` wires them) against a plain pass-through's p99 at the same load,
-//! and the time from a KEV addition that hits 10,000 assets to its last command.
-//! Needs a real broker: `PATCHLINE_KAFKA_BROKERS`.
+//! Benchmark G3, latency on Kafka: advisory-to-command p99 of the whole pipeline (every stage
+//! of the bundled topology, as `patchline run` wires them) against a plain pass-through's p99
+//! at the same load, and the time from a KEV addition that hits 10,000 assets to its last
+//! command. Needs a real broker: `PATCHLINE_KAFKA_BROKERS`.
 //!
 //! How it is measured (all in one process, one `Instant` clock; see `bench_common::latency`):
 //! - Peak: the pass-through (`bench_common::kafka::pass_through`) drains a backlog of 200,000
 //!   probe advisories; its rate P is the peak. The load of the runs is P/2 (`--rate` overrides).
-//! - Pass-through runs: an open-loop generator sends `--probes` advisories (default 20,000) at
-//!   the load (default 5,000; more make every punctuation of the plan stage longer, see
-//!   BENCHMARKS.md); one hop (in -> out) or two hops (in -> mid -> out, as many Kafka hops as
-//!   advisory -> assess -> exposures -> plan -> commands); latency = arrival on the last topic
-//!   - send. 50 unmeasured probes first make sure the groups have joined.
-//! - Pipeline runs: `run_stage` of the bundled assess and plan stages in this process (default
-//!   runner settings, commands signed with a key drawn from /dev/urandom, plan caps lifted to the
-//!   whole fleet so no cap delays a probe). Each probe is a new CVE's advisory whose finding on a
-//!   development asset was loaded before the stages started: one exposure, one new campaign, one
-//!   canary `DEPLOY`; latency = arrival of that command on the commands topic - send.
+//! - Pass-through runs: an open-loop generator sends `--probes` advisories (default 5,000; more
+//!   make every punctuation of the plan stage longer, see BENCHMARKS.md) at the load; one hop
+//!   (in -> out) or two hops (in -> mid -> out, as many Kafka hops as advisory -> assess ->
+//!   exposures -> plan -> commands); latency = arrival on the last topic - send. 50 unmeasured
+//!   probes first make sure the groups have joined, and marker records that the receiver has
+//!   started reading.
+//! - Pipeline runs: `run_stage` of every bundled stage (assess, plan, learn) in this process
+//!   (default runner settings, commands signed with a key drawn from /dev/urandom, plan caps
+//!   lifted to the whole fleet so no cap delays a probe). Each probe is a new CVE's advisory
+//!   whose finding on a development asset was loaded before the stages started: one exposure,
+//!   one new campaign, one canary `DEPLOY`; latency = arrival of that command on the commands
+//!   topic - send.
 //! - Pipeline peak: a backlog of 1,000 probes sent at once; the load the pipeline sustains. At
 //!   P/2 the pipeline gets 1,000 probes per run (it drains no more within the 120 s a run waits).
 //! - `--runs` rounds (default 3), each running pass-through (1 hop, 2 hops) and pipeline at P/2,
 //!   then pass-through (2 hops) and pipeline at half the pipeline's own peak, in rotating order.
 //!   G3 p99 difference = median over rounds of (pipeline p99 - 2-hop pass-through p99) at P/2.
-//! - KEV fan-out, `--kev` times (default 3), before the probes (`bench_common::kev`): 10,000 production assets with one finding each
-//!   of a fresh CVE in 20 packages of 500 assets, exposures already planned (standard lane:
-//!   nothing issued yet), then the CVE's KEV addition. Reported: send -> the plan stage has
-//!   handled all 10,000 re-scored exposures, and send -> the last command of those campaigns.
+//! - KEV fan-out, `--kev` times (default 3), before the probes (`bench_common::kev`): 10,000
+//!   production assets with one finding each of a fresh CVE in 20 packages of 500 assets,
+//!   exposures already planned (standard lane: nothing issued yet), then the KEV addition.
+//!   Reported: send -> the plan stage has handled all 10,000 re-scored exposures, and send ->
+//!   the last command of those campaigns.
 //!
 //! Output: per-run lines, a JSON line starting with `{"bench":"latency"`, and the summary lines
 //! `G3 p99_over_passthrough_ms=` and `G3 kev_fanout_last_command_ms=`.
@@ -199,6 +202,7 @@ async fn bench(
         findings,
         exposures_in_plan,
         next: 0,
+        next_pass: pipeline_probes,
         topics: Vec::new(),
     };
     let (rate, kev) = (flags.get("rate", 0) as f64, flags.get("kev", 3) as usize);
@@ -232,8 +236,9 @@ async fn measure(lab: &mut Lab, per_run: usize, rounds: usize, rate: f64, kev: u
     let load = if rate > 0.0 { rate } else { peak / 2.0 };
     let low = (pipe_peak / 2.0).min(load);
     println!(
-        "pass-through peak {peak:.0} events/s, pipeline peak {pipe_peak:.0} probes/s; load {load:.0}/s \
-         (half the pass-through's peak), low load {low:.0}/s (half the pipeline's peak)"
+        "pass-through peak {peak:.0} events/s, pipeline peak {pipe_peak:.0} probes/s; load \
+         {load:.0}/s (half the pass-through's peak), low load {low:.0}/s (half the pipeline's \
+         peak)"
     );
     let names = [
         "pass 1 hop @P/2",
@@ -263,8 +268,8 @@ async fn measure(lab: &mut Lab, per_run: usize, rounds: usize, rate: f64, kev: u
             };
             let (p50, q99, max) = lat::summary(&mut l);
             println!(
-                "round {} {}: {:.0}/s, p50 {p50:.2} ms, p99 {q99:.2} ms, max {max:.2} ms, {missing} \
-                 lost; load {:.2}",
+                "round {} {}: {:.0}/s, p50 {p50:.2} ms, p99 {q99:.2} ms, max {max:.2} ms, \
+                 {missing} lost; load {:.2}",
                 round + 1,
                 names[v],
                 r,
@@ -310,8 +315,10 @@ async fn collect(
     let (kafka, probes, topic) = (lab.kafka.clone(), lab.probes.clone(), topic.to_string());
     let records = lab.payloads[range.clone()].to_vec();
     let first = range.start;
+    let marker = outputs[0].clone();
     let sent = tokio::task::spawn_blocking(move || {
         let p = lat::producer(&kafka)?;
+        lat::await_receiver(&p, &marker, &probes)?;
         lat::generate(&p, &topic, &records, first, rate, &probes)
     });
     sent.await.map_err(|e| e.to_string())??;
@@ -337,7 +344,7 @@ async fn pipeline_run(
 /// The pass-through chain of `hops` hops at `rate` over topics of its own (so no group reads an
 /// earlier run's records), 50 unmeasured probes first.
 async fn pass_run(lab: &mut Lab, hops: usize, rate: f64, n: usize) -> Res<(Vec<f64>, usize)> {
-    let run = lab.next;
+    let run = lab.next_pass;
     let names: Vec<String> =
         (0..=hops).map(|h| format!("{}bench.pt-{run}-{h}", lab.prefix)).collect();
     bk::create(&lab.kafka, &names.iter().map(|t| (t.clone(), 1)).collect::<Vec<_>>()).await?;
@@ -354,12 +361,12 @@ async fn pass_run(lab: &mut Lab, hops: usize, rate: f64, n: usize) -> Res<(Vec<f
         }));
     }
     let (input, output) = (names[0].clone(), vec![names[hops].clone()]);
-    let warm = lab.take(50);
+    let warm = lab.take_pass(50);
     let (_, lost) = collect(lab, &input, &output, warm, 1_000.0).await?;
     if lost > 0 {
         return Err(format!("the pass-through lost {lost} warm-up probes"));
     }
-    let range = lab.take(n);
+    let range = lab.take_pass(n);
     let result = collect(lab, &input, &output, range, rate).await;
     let _ = stop_tx.send(true);
     for task in tasks {

@@ -38,15 +38,25 @@ pub struct Lab {
     pub findings: String,
     pub exposures_in_plan: IntCounter,
     pub next: usize,
+    /// Next probe index of the pass-through runs (after every pipeline probe, whose assets and
+    /// findings were loaded up front).
+    pub next_pass: usize,
     /// Topics the pass-through runs created (deleted at the end).
     pub topics: Vec<String>,
 }
 
 impl Lab {
-    /// The next `n` probe indices.
+    /// The next `n` probe indices of the pipeline.
     pub fn take(&mut self, n: usize) -> std::ops::Range<usize> {
         let r = self.next..self.next + n;
         self.next += n;
+        r
+    }
+
+    /// The next `n` probe indices of the pass-through.
+    pub fn take_pass(&mut self, n: usize) -> std::ops::Range<usize> {
+        let r = self.next_pass..self.next_pass + n;
+        self.next_pass += n;
         r
     }
 }

@@ -24,7 +24,13 @@ pub struct Probes {
     pub base: Instant,
     pub sent: Vec<AtomicU64>,
     pub received: Vec<AtomicU64>,
+    /// Set by a receiver when it reads a [`READY_KEY`] record: it is fetching.
+    pub ready: AtomicBool,
 }
+
+/// Key of the marker record that tells a new receiver is fetching (a fresh consumer reads
+/// nothing for about half a second after its assignment; probes sent meanwhile would wait).
+pub const READY_KEY: &[u8] = b"bench-receiver-ready";
 
 impl Probes {
     pub fn new(n: usize) -> Arc<Probes> {
@@ -32,6 +38,7 @@ impl Probes {
             base: Instant::now(),
             sent: (0..n).map(|_| AtomicU64::new(0)).collect(),
             received: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            ready: AtomicBool::new(false),
         })
     }
 
@@ -113,6 +120,21 @@ pub fn generate(
     p.flush(Duration::from_secs(30)).map_err(err("generator flush"))
 }
 
+/// Writes marker records to `topic` until the receiver of `probes` has read one (10 s at most).
+pub fn await_receiver(p: &BaseProducer, topic: &str, probes: &Probes) -> Res<()> {
+    probes.ready.store(false, Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !probes.ready.load(Relaxed) {
+        if Instant::now() > deadline {
+            return Err(format!("the receiver of {topic} read no marker within 10 s"));
+        }
+        let _ = p.send(BaseRecord::to(topic).key(READY_KEY).payload(b"".as_slice()));
+        p.flush(Duration::from_secs(5)).map_err(err("marker flush"))?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 /// Maps an output record's key to its probe.
 pub type Lookup = Arc<HashMap<Vec<u8>, usize>>;
 
@@ -130,6 +152,10 @@ pub fn receiver(
         let mut seen = 0u64;
         while !stop.load(Relaxed) {
             let Some(Ok(m)) = consumer.poll(Duration::from_millis(20)) else { continue };
+            if m.key() == Some(READY_KEY) {
+                probes.ready.store(true, Relaxed);
+                continue;
+            }
             let Some(&i) = m.key().and_then(|k| lookup.get(k)) else { continue };
             let _ = probes.received[i].compare_exchange(0, probes.now(), Relaxed, Relaxed);
             seen += 1;
