@@ -81,4 +81,4 @@ if [ "$needs_kafka" = 1 ]; then
   wants latency && run_example latency ${BENCH_LATENCY_ARGS:-}
 fi
 log "done; results in $out"
-grep -h -E '^G[0-9]+b? [a-z_]+=' "$out"/{state,restore,pipeline,learn,kafka,latency}.txt 2>/dev/null || true
+grep -h -E '^G[0-9]+b? [a-z0-9_]+=' "$out"/{state,restore,pipeline,learn,kafka,latency}.txt 2>/dev/null || true
