@@ -155,37 +155,10 @@ pub fn parse_commands(text: &str) -> Result<Vec<DeploymentCommand>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use patchline_processors::events::{CommandAction, Remediation, Ring};
     use patchline_processors::sign::sign_command;
 
     fn command() -> DeploymentCommand {
-        let mut c = DeploymentCommand {
-            command_id: "cmd-1".into(),
-            action: CommandAction::Deploy,
-            campaign_id: "cmp-1".into(),
-            wave: 1,
-            ring: Ring::Canary,
-            remediation: Remediation {
-                ecosystem: "Debian".into(),
-                package: "openssl".into(),
-                target_version: Some("3.0.2".into()),
-                kb: None,
-            },
-            target_assets: vec!["dev-1".into()],
-            not_before: 1_000,
-            not_after: 2_000,
-            deadline: 3_000,
-            rationale: vec![],
-            predicted_failure: 0.07,
-            issued_at: 900,
-            policy_version: "plan-v1".into(),
-            model_version: "prior".into(),
-            signature: None,
-            plan_reason: String::new(),
-            emergency: false,
-            shadow: false,
-            rollback_of: None,
-        };
+        let mut c = patchline_processors::fixtures::command();
         sign_command(&mut c, &Signer::from_seed(&[5; 32]));
         c
     }

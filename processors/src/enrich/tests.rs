@@ -20,22 +20,7 @@ pub(crate) fn advisory(id: &str, aliases: &[&str]) -> Advisory {
 }
 
 pub(crate) fn asset(id: &str) -> AssetTelemetry {
-    AssetTelemetry {
-        asset_id: id.into(),
-        hostname: id.into(),
-        os_family: "debian".into(),
-        os_version: "12".into(),
-        environment: Environment::Production,
-        criticality: Criticality::High,
-        internet_exposed: true,
-        business_service: Some("payments".into()),
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: 1_700_000_000_000,
-    }
+    crate::fixtures::asset(id, 1_700_000_000_000)
 }
 
 pub(crate) fn finding(asset: &str, vuln: &str, scanner: &str, status: FindingStatus) -> Finding {

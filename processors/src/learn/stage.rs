@@ -377,12 +377,8 @@ impl Processor for LearnProcessor {
                 out.push(ModelGauge { model: model.clone(), metric, value });
             }
         }
-        let unverified = self.unverified as f64;
-        out.push(ModelGauge {
-            model: FAILURE_MODEL.into(),
-            metric: "unverified_commands",
-            value: unverified,
-        });
+        let value = self.unverified as f64;
+        out.push(ModelGauge { model: FAILURE_MODEL.into(), metric: "unverified_commands", value });
         out
     }
 
