@@ -10,8 +10,6 @@ mod support;
 use patchline_processors::events::*;
 use patchline_processors::sign::{verify_command, PublicKey, SignError, Signer};
 use patchline_topology::codec::{Codec, Format};
-use patchline_topology::kafka::admin::create_topics;
-use patchline_topology::spec::TopologySpec;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -123,15 +121,9 @@ fn published_key(log: &Path) -> Option<PublicKey> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_commands_on_real_kafka_verify_with_the_published_key() {
-    let prefix = unique_prefix("commands");
-    let spec = TopologySpec::default_topology().expect("topology").with_prefix(&prefix);
-    create_topics(&kafka().client(), &spec).await.expect("create topics on the test broker");
-    let t = |s: &str| format!("{prefix}patchline.{s}");
-    let dir = scratch_dir(&prefix);
-    let topology = dir.join("topology.toml");
-    std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("topology file");
-    let config = dir.join("patchline.toml");
-    std::fs::write(&config, "commit_interval_ms = 200\n").expect("config");
+    let world = Scenario::new("commands", "commit_interval_ms = 200\n").await;
+    let t = |s: &str| world.topic(s);
+    let dir = &world.dir;
     // No soak between waves, so the test sees every stage of the plan within seconds.
     let policy = dir.join("plan-policy.toml");
     std::fs::write(
@@ -168,19 +160,8 @@ async fn signed_commands_on_real_kafka_verify_with_the_published_key() {
         send(t("findings"), finding(id, now)).await;
     }
 
-    let brokers = brokers();
-    let admin = format!("127.0.0.1:{}", free_port());
-    let args = [
-        "run",
-        "--brokers",
-        &brokers,
-        "--topology",
-        topology.to_str().unwrap_or_default(),
-        "--config",
-        config.to_str().unwrap_or_default(),
-        "--admin-addr",
-        &admin,
-    ];
+    let args = world.run_args(&format!("127.0.0.1:{}", free_port()), &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let log = dir.join("run.log");
     let mut run = spawn(&args, &key_file, &policy, &log);
     let alive = |run: &mut Child| {

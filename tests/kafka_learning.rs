@@ -10,8 +10,6 @@ use patchline_processors::fixtures;
 use patchline_processors::learn::failure::FAILURE_MODEL;
 use patchline_processors::sign::{sign_command, Signer};
 use patchline_topology::codec::{Codec, Format};
-use patchline_topology::kafka::admin::create_topics;
-use patchline_topology::spec::TopologySpec;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::*;
 
@@ -63,19 +61,13 @@ fn command(id: &str, targets: &[String], now: i64, signer: Option<&Signer>) -> D
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcomes_retrain_the_failure_model_and_both_instances_hot_swap() {
-    let prefix = unique_prefix("learning");
-    let spec = TopologySpec::default_topology().expect("topology").with_prefix(&prefix);
-    create_topics(&kafka().client(), &spec).await.expect("create topics on the test broker");
-    let t = |s: &str| format!("{prefix}patchline.{s}");
-    let dir = scratch_dir(&prefix);
-    let topology = dir.join("topology.toml");
-    std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("topology file");
-    let config = dir.join("patchline.toml");
-    std::fs::write(
-        &config,
+    let world = Scenario::new(
+        "learning",
         "commit_interval_ms = 200\nlearn_interval_ms = 1000\nlearn_min_examples = 20\n",
     )
-    .expect("config");
+    .await;
+    let t = |s: &str| world.topic(s);
+    let dir = &world.dir;
     let seed = fresh_seed();
     let signer = Signer::from_seed(&seed);
     let key_file = dir.join("signing.key");
@@ -105,25 +97,12 @@ async fn outcomes_retrain_the_failure_model_and_both_instances_hot_swap() {
         send(t("commands"), Event::DeploymentCommand(c.clone())).await;
     }
 
-    let brokers = brokers();
     let ports = [free_port(), free_port()];
     let mut runs = Vec::new();
     for (i, port) in ports.iter().enumerate() {
-        let admin = format!("127.0.0.1:{port}");
         let instance = format!("learner-{i}");
-        let args = [
-            "run",
-            "--brokers",
-            &brokers,
-            "--topology",
-            topology.to_str().unwrap_or_default(),
-            "--config",
-            config.to_str().unwrap_or_default(),
-            "--admin-addr",
-            &admin,
-            "--instance-id",
-            &instance,
-        ];
+        let args = world.run_args(&format!("127.0.0.1:{port}"), &["--instance-id", &instance]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let env = [("PATCHLINE_SIGNING_KEY_FILE", key_file.as_os_str())];
         runs.push(spawn_patchline_env(&args, &env, &dir.join(format!("run-{i}.log"))));
     }

@@ -6,19 +6,14 @@ mod support;
 
 use patchline_processors::events::*;
 use patchline_topology::codec::{Codec, Format};
-use patchline_topology::kafka::admin::create_topics;
-use patchline_topology::spec::TopologySpec;
 use std::process::Command;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scanner_reports_and_overrides_are_published_as_contract_records() {
-    let prefix = unique_prefix("publish");
-    let spec = TopologySpec::default_topology().expect("topology").with_prefix(&prefix);
-    create_topics(&kafka().client(), &spec).await.expect("create topics on the test broker");
-    let dir = scratch_dir(&prefix);
-    let topology = dir.join("topology.toml");
-    std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("topology file");
+    let world = Scenario::new("publish", "").await;
+    let dir = &world.dir;
+    let topology = &world.topology;
     let brokers = brokers();
     let cli = |args: &[&str]| {
         let mut all = vec![args[0], args[1], "--brokers", &brokers];
@@ -48,7 +43,7 @@ async fn scanner_reports_and_overrides_are_published_as_contract_records() {
     assert!(!out.status.success(), "an override without an approver is refused");
 
     let codec = Codec::bundled().expect("codec");
-    let t = |s: &str| format!("{prefix}patchline.{s}");
+    let t = |s: &str| world.topic(s);
     let findings: Vec<Finding> = read_topic(&t("findings"))
         .into_iter()
         .map(|r| match codec.decode(EventKind::Finding, Format::Avro, &r.value) {

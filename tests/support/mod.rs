@@ -211,3 +211,49 @@ pub fn write_secret(path: &Path, text: &str) {
 pub fn seed_hex(seed: &[u8; 32]) -> String {
     seed.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// One Kafka test's world: the bundled topology under a unique prefix with its topics created,
+/// written to a scratch directory with a config file, ready for `patchline run`.
+pub struct Scenario {
+    pub prefix: String,
+    pub spec: patchline_topology::spec::TopologySpec,
+    pub dir: PathBuf,
+    pub topology: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Scenario {
+    /// Creates the topics of the default topology prefixed for `test` and writes the topology
+    /// and `config` (TOML) files.
+    pub async fn new(test: &str, config: &str) -> Scenario {
+        let prefix = unique_prefix(test);
+        let spec = patchline_topology::spec::TopologySpec::default_topology()
+            .expect("topology")
+            .with_prefix(&prefix);
+        patchline_topology::kafka::admin::create_topics(&kafka().client(), &spec)
+            .await
+            .expect("create topics on the test broker");
+        let dir = scratch_dir(&prefix);
+        let topology = dir.join("topology.toml");
+        std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("topology file");
+        let config_file = dir.join("patchline.toml");
+        std::fs::write(&config_file, config).expect("config");
+        Scenario { prefix, spec, dir, topology, config: config_file }
+    }
+
+    /// The full name of topic `patchline.<name>`.
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}patchline.{name}", self.prefix)
+    }
+
+    /// Arguments of `patchline run` on the test broker with this topology and config, serving
+    /// the admin HTTP on `admin`, plus `extra`.
+    pub fn run_args(&self, admin: &str, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = vec!["run".into(), "--brokers".into(), brokers()];
+        args.extend(["--topology".into(), self.topology.display().to_string()]);
+        args.extend(["--config".into(), self.config.display().to_string()]);
+        args.extend(["--admin-addr".into(), admin.to_string()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+}
