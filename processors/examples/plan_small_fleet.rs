@@ -174,7 +174,11 @@ fn main() {
     for c in &issued {
         let a = fleet.iter().find(|a| a.asset_id == c.target_assets[0]);
         let env = a.map(|a| format!("{:?} {:?}", a.environment, a.criticality).to_lowercase());
-        let window = c.plan_reason.split(". ").find(|s| s.starts_with("window")).unwrap_or("");
+        let window = c
+            .plan_reason
+            .split(". ")
+            .find(|s| s.starts_with("window") || s.starts_with("emergency slot"))
+            .unwrap_or("");
         println!(
             "| {} | {:?} | {} | {} | {} | {} | {:.3} |",
             c.wave,
@@ -182,7 +186,7 @@ fn main() {
             c.target_assets.join(","),
             env.unwrap_or_default(),
             utc(c.issued_at),
-            window.trim_start_matches("window "),
+            window.trim_start_matches("window ").split(" (outside").next().unwrap_or(""),
             c.predicted_failure
         );
     }

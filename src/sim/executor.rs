@@ -27,6 +27,8 @@ use super::world::{World, MINUTE_MS};
 use patchline_processors::events::{
     CommandAction, DeploymentCommand, DeploymentOutcome, HealthStatus, OutcomeStatus,
 };
+use patchline_processors::plan::windows::next_slot;
+use patchline_processors::plan::PlanPolicy;
 use patchline_processors::sign::{verify_command, PublicKey};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -56,6 +58,8 @@ pub struct Stats {
     pub deploys_run: usize,
     pub deploys_succeeded: usize,
     pub deploys_failed: usize,
+    /// Deployments that started outside the asset's maintenance window (emergency changes).
+    pub deploys_outside_window: usize,
     pub timed_out: usize,
     pub cancelled: usize,
     pub rollbacks: usize,
@@ -155,6 +159,9 @@ impl Executor {
         };
         if forced.is_none() {
             self.free_at.insert(asset, finish);
+            if c.action == CommandAction::Deploy && !in_window(world, asset, start) {
+                self.stats.deploys_outside_window += 1;
+            }
         }
         let key = (finish, c.command_id.clone());
         self.jobs.insert(key, Job { command: c, asset, start, forced });
@@ -306,6 +313,14 @@ impl Executor {
         }
         outcome
     }
+}
+
+/// Whether `at` lies inside an occurrence of the asset's maintenance window (an asset without
+/// one is always inside).
+fn in_window(world: &World, asset: u32, at: i64) -> bool {
+    let policy = PlanPolicy { min_slot_minutes: 1, freezes: Vec::new(), ..PlanPolicy::default() };
+    let window = world.assets[asset as usize].telemetry.maintenance_window.as_ref();
+    next_slot(window, at, &policy).is_ok_and(|slot| slot.start <= at)
 }
 
 #[cfg(test)]

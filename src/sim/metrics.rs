@@ -11,8 +11,11 @@
 //!   **open exposure-days**: the sum over every exposure, exploited or not.
 //! - **Window reference**: the same mean if every KEV exposure were fixed by the shortest
 //!   deployment (one hour) in the first maintenance-window slot after its clock starts. Only a
-//!   deployment already running, or one that fixed it through another CVE of the same product,
-//!   can beat it, so it is close to the best any policy can do in this world.
+//!   deployment already running, one that fixed it through another CVE of the same product, or
+//!   an emergency change outside the window can beat it, so it is close to the best a policy
+//!   that always waits for maintenance windows can do in this world.
+//! - **Deployments outside windows**: deployments that started outside the asset's maintenance
+//!   window (patchline's emergency changes; the price of beating the window reference).
 //! - **Success rate**: succeeded deployments over deployments run or timed out (cancelled ones
 //!   never ran and are left out; rollbacks and `RESUMED` are not deployments).
 //! - **Rollbacks**: `ROLLBACK` commands issued.
@@ -55,6 +58,8 @@ pub struct Scorecard {
     pub deployments: usize,
     pub deployments_failed: usize,
     pub pauses: usize,
+    /// Deployments that started outside the asset's maintenance window.
+    pub deployments_outside_window: usize,
     pub commands_rejected: usize,
 }
 
@@ -144,6 +149,7 @@ pub fn scorecard(run: &Run) -> Scorecard {
         deployments: s.deploys_run,
         deployments_failed: s.deploys_failed,
         pauses: run.issued.pause,
+        deployments_outside_window: s.deploys_outside_window,
         commands_rejected: s.rejected,
     }
 }

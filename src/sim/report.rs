@@ -192,6 +192,7 @@ pub fn write_text(out: &mut impl Write, c: &Comparison, s: &Summary) -> Result<(
     line("deployment success rate", &|c| format!("{:.1}%", 100.0 * c.success_rate))?;
     line("deployments run / failed", &|c| format!("{} / {}", c.deployments, c.deployments_failed))?;
     line("rollbacks / pauses", &|c| format!("{} / {}", c.rollbacks, c.pauses))?;
+    line("deployments outside windows", &|c| c.deployments_outside_window.to_string())?;
     line("KEV exposures / open at the end", &|c| {
         format!("{} / {}", c.kev_exposures, c.kev_open_at_end)
     })?;

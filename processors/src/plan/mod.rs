@@ -7,7 +7,8 @@
 //! - [`rings`]: canary, pilot, broad; development and test first, then staging, then
 //!   production, lowest criticality first; wave sizes from the [`predict`]ed failure probability;
 //! - [`windows`] and [`constraints`]: maintenance windows in local time, freezes, one command in
-//!   flight per asset, caps per business service, HA groups, the global blast radius;
+//!   flight per asset, caps per business service, HA groups, the global blast radius, counted
+//!   over each command's slot; [`emergency`]: out-of-window slots for the emergency lane;
 //! - [`promotion`]: health gates, halts and resumes; [`planner`]: the pass that applies them;
 //! - [`commands`]: ids, rationale, reasons and signatures; [`log`]: the decision log.
 //!
@@ -26,6 +27,7 @@
 pub mod campaign;
 pub mod commands;
 pub mod constraints;
+pub mod emergency;
 pub mod fleet;
 pub mod log;
 pub mod overrides;
@@ -37,7 +39,7 @@ mod recovery;
 pub mod rings;
 pub mod windows;
 
-pub use policy::{Freeze, PlanPolicy};
+pub use policy::{EmergencyChanges, Freeze, PlanPolicy};
 pub use predict::{FailurePredictor, PatchContext, PriorPredictor};
 
 use crate::error::ProcessError;

@@ -15,7 +15,8 @@
 
 use super::campaign::{Campaign, Campaigns, Member};
 use super::commands::{build, rationale, remediation_name, Draft, Issuer};
-use super::constraints::{is_busy, Ledger};
+use super::constraints::{is_busy, Ledger, Span};
+use super::emergency::{describe_planned, plan_slot, Planned};
 use super::fleet::{AssetInfo, Fleet};
 use super::log::{CampaignLog, Log, Result_, WaveLog};
 use super::policy::PlanPolicy;
@@ -23,7 +24,6 @@ use super::predict::{FailurePredictor, PatchContext};
 use super::promotion::{epoch_start, evaluate, passed_waves, Verdict};
 use super::recovery;
 use super::rings::{capacity, order_key, ring_for, tier, tier_name};
-use super::windows::{describe, next_slot, Slot};
 use crate::events::{CommandAction, DeploymentCommand, Ring};
 use crate::sign::ring_symbol;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -104,6 +104,14 @@ fn advance(
             }
         }
     };
+    if let Some(open) = &wave.joining {
+        // A wave is never larger than its capacity at the lowest predicted failure: a full
+        // wave takes nobody, so skip predicting for every member.
+        let most = capacity(wave.ring, 0.0, wave.previous, campaign.members.len(), ctx.policy);
+        if open.deploys.len() >= most {
+            return;
+        }
+    }
     let candidates = pending(ctx, log, campaign, epoch, t, clock);
     fill(ctx, log, ledger, campaign, wave, candidates, t, out);
 }
@@ -212,22 +220,33 @@ fn fill(
         if wave.first && tier_no == 2 && t < campaign.first_seen.saturating_add(lane.settle_ms()) {
             return; // a production canary is chosen from the whole campaign, not the first arrival
         }
-        group.sort_by_cached_key(|c| order_key(c.info.criticality, &campaign.id, c.asset));
         let p = group.iter().map(|c| c.p).fold(0.0f32, f32::max);
         let cap = capacity(wave.ring, p, wave.previous, campaign.members.len(), ctx.policy);
+        if size >= cap {
+            return;
+        }
+        group.sort_by_cached_key(|c| order_key(c.info.criticality, &campaign.id, c.asset));
         let mut blocked = false;
         let mut issued = 0;
         for c in &group {
             if size >= cap {
                 break;
             }
-            if ledger.admits(c.asset, c.info, ctx.fleet, ctx.policy, &in_wave).is_err() {
+            if !ledger.free(c.asset) {
                 blocked = true;
                 continue;
             }
-            let Ok(slot) = next_slot(c.info.window.as_ref(), t, ctx.policy) else { continue };
-            let cmd = deploy(ctx, campaign, &wave, c, slot, cap, p, ledger, t);
-            ledger.take(&cmd.command_id, c.asset, Some(c.info));
+            let window = c.info.window.as_ref();
+            let Ok(planned) = plan_slot(window, t, ctx.policy, campaign.emergency()) else {
+                continue;
+            };
+            let span = Span::of_slot(planned.slot, lane.grace_ms());
+            if ledger.admits(c.asset, c.info, span, ctx.fleet, ctx.policy, &in_wave).is_err() {
+                blocked = true;
+                continue;
+            }
+            let cmd = deploy(ctx, campaign, &wave, c, planned, cap, p, ledger, t);
+            ledger.take(&cmd.command_id, c.asset, Some(c.info), span);
             if let Some(g) = &c.info.ha_group {
                 *in_wave.entry(g.clone()).or_default() += 1;
             }
@@ -248,12 +267,14 @@ fn deploy(
     campaign: &Campaign,
     wave: &Wave,
     c: &Candidate<'_>,
-    slot: Slot,
+    planned: Planned,
     cap: usize,
     p: f32,
     ledger: &Ledger,
     t: i64,
 ) -> DeploymentCommand {
+    let slot = planned.slot;
+    let span = Span::of_slot(slot, ctx.policy.lane(campaign.emergency()).grace_ms());
     let (rationale, deadline) = rationale(c.asset, Some(c.member), t, slot.end);
     let vulns: BTreeSet<&str> = campaign
         .members
@@ -271,19 +292,18 @@ fn deploy(
             ring_policy.max_assets
         ),
     };
-    let (fleet_now, fleet_cap) = ledger.fleet_load();
-    let service = c
-        .info
-        .business_service
-        .as_ref()
-        .map_or(String::new(), |s| format!(", service {s} {}", ledger.service_load(s) + 1));
+    let (fleet_now, fleet_cap) = ledger.fleet_load(span);
+    let service =
+        c.info.business_service.as_ref().map_or(String::new(), |s| {
+            format!(", service {s} {}", ledger.service_load(s, span) + 1)
+        });
     let lane = if campaign.emergency() { " (emergency lane: KEV or SSVC ACT)" } else { "" };
     let attempt =
         if c.attempt > 1 { format!(" (retry {} after resume)", c.attempt) } else { String::new() };
     let plan_reason = format!(
         "{} wave {} of {}{lane}: {} assets, {} vulnerabilities, max risk {:.1}. The wave takes \
          up to {cap} {} assets (predicted failure {p:.3}, {sizing}), lowest criticality first{attempt}. \
-         {}. In flight with this command: fleet {}/{fleet_cap}{service}",
+         {}. Overlapping its slot, with this command: fleet {}/{fleet_cap}{service}",
         ring_symbol(wave.ring),
         wave.number,
         remediation_name(&campaign.remediation),
@@ -291,7 +311,7 @@ fn deploy(
         vulns.len(),
         campaign.max_risk(),
         tier_name(tier(c.info.environment)),
-        describe(c.info.window.as_ref(), slot),
+        describe_planned(c.info.window.as_ref(), planned, t, ctx.policy),
         fleet_now + 1,
     );
     build(

@@ -105,6 +105,38 @@ impl Cap {
     }
 }
 
+/// Emergency changes: when the emergency lane (KEV or SSVC ACT) may deploy outside an asset's
+/// maintenance window. If the asset's next window opens more than `max_window_wait_hours` after
+/// planning, the command takes the asset's next daily emergency slot instead (`start_minute`
+/// local time in the window's time zone, `duration_minutes` long), unless the window comes
+/// first. Freezes, caps, waves and gates apply as to any command. Defaults: on, 24 hours,
+/// 00:00 to 06:00 local.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmergencyChanges {
+    pub enabled: bool,
+    pub max_window_wait_hours: i64,
+    pub start_minute: i32,
+    pub duration_minutes: i32,
+}
+
+impl Default for EmergencyChanges {
+    fn default() -> Self {
+        EmergencyChanges {
+            enabled: true,
+            max_window_wait_hours: 24,
+            start_minute: 0,
+            duration_minutes: 360,
+        }
+    }
+}
+
+impl EmergencyChanges {
+    pub fn max_wait_ms(&self) -> i64 {
+        self.max_window_wait_hours * 60 * MINUTE_MS
+    }
+}
+
 /// A change freeze: no command may run in `[start_ms, end_ms)` (UTC).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "FreezeSpec")]
@@ -166,6 +198,9 @@ pub struct PlanPolicy {
     /// Waits of the emergency lane (SSVC ACT or KEV): settle 1 min, soak 15 min, grace 1 h.
     #[serde(deserialize_with = "emergency_lane")]
     pub emergency: LanePolicy,
+    /// When the emergency lane may deploy outside maintenance windows (on by default: after
+    /// a 24-hour wait, 00:00 to 06:00 local).
+    pub emergency_changes: EmergencyChanges,
     /// Canary waves: up to 5 assets and 10% of the campaign, risking 0.25 expected failures.
     pub canary: RingPolicy,
     /// Pilot waves: up to 25 assets and 25% of the campaign, risking 1 expected failure.
@@ -202,6 +237,7 @@ impl Default for PlanPolicy {
             success_threshold: 0.95,
             standard: LanePolicy::default(),
             emergency: LanePolicy::emergency(),
+            emergency_changes: EmergencyChanges::default(),
             canary: RingPolicy { max_assets: 5, failure_budget: 0.25, max_share: 0.1 },
             pilot: RingPolicy { max_assets: 25, failure_budget: 1.0, max_share: 0.25 },
             broad_growth: 2.0,
@@ -249,6 +285,15 @@ impl PlanPolicy {
             if l.settle_minutes < 0 || l.soak_minutes < 0 || l.outcome_grace_minutes <= 0 {
                 return bad("lane waits must not be negative and the grace must be positive");
             }
+        }
+        let e = &self.emergency_changes;
+        if e.max_window_wait_hours < 0
+            || !(0..1440).contains(&e.start_minute)
+            || !(1..=1440).contains(&e.duration_minutes)
+            || i64::from(e.duration_minutes) < self.min_slot_minutes
+        {
+            return bad("emergency_changes: wait >= 0, start within the day, 1 to 1440 minutes \
+                 and at least min_slot_minutes");
         }
         if self.broad_growth < 1.0 {
             return bad("broad_growth must be at least 1");

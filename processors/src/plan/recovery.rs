@@ -10,10 +10,12 @@
 use super::campaign::Campaign;
 use super::commands::{build, rationale, remediation_name, Draft};
 use super::constraints::Ledger;
+use super::constraints::Span;
+use super::emergency::{describe_planned, plan_slot};
 use super::log::{Log, Result_};
 use super::planner::{issue, Ctx};
 use super::promotion::{epoch_start, failed_wave, halt};
-use super::windows::{describe, next_slot, Slot};
+use super::windows::Slot;
 use crate::events::{CommandAction, DeploymentCommand, Ring};
 use crate::sign::ring_symbol;
 
@@ -46,7 +48,10 @@ pub(super) fn rollbacks(
         if !ledger.only(&asset, &deploy.id) {
             continue;
         }
-        let Ok(slot) = next_slot(info.window.as_ref(), t, ctx.policy) else { continue };
+        let Ok(planned) = plan_slot(info.window.as_ref(), t, ctx.policy, deploy.emergency) else {
+            continue;
+        };
+        let slot = planned.slot;
         let rid = ctx.issuer.rollback_id(id, &asset, &deploy.id);
         let member = ctx.campaigns.get(id).and_then(|c| c.members.get(&asset));
         let (rationale, _) = rationale(&asset, member, t, slot.end);
@@ -55,7 +60,7 @@ pub(super) fn rollbacks(
             deploy.id,
             utc(at),
             remediation_name(&remediation),
-            describe(info.window.as_ref(), slot)
+            describe_planned(info.window.as_ref(), planned, t, ctx.policy)
         );
         let cmd = build(
             &ctx.issuer,
@@ -77,7 +82,8 @@ pub(super) fn rollbacks(
                 rollback_of: Some(deploy.id.clone()),
             },
         );
-        ledger.swap(&asset, &deploy.id, &rid);
+        let span = Span::of_slot(slot, ctx.policy.lane(deploy.emergency).grace_ms());
+        ledger.swap(&asset, &deploy.id, &rid, span);
         issue(log, cmd, out);
     }
 }

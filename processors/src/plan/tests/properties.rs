@@ -2,7 +2,8 @@
 //! several time zones), remediations, freezes, executor behaviour (success, failure, silence)
 //! and operator resumes, no command the planner issues ever breaks a constraint. An oracle
 //! re-derives, independently of the planner's data structures, what is in flight when each
-//! command is issued.
+//! command is issued and which of it overlaps the new command's slot; emergency-lane commands
+//! may run outside the window only within the policy's daily emergency period.
 
 use super::*;
 use proptest::prelude::*;
@@ -104,8 +105,32 @@ impl Oracle {
             .collect()
     }
 
-    fn count(&self, busy: &[&DeploymentCommand], f: impl Fn(&AssetTelemetry) -> bool) -> usize {
-        busy.iter().filter(|c| self.fleet.get(&c.target_assets[0]).is_some_and(&f)).count()
+    /// The interval a busy command holds: until its timeout, or open while it awaits a rollback.
+    fn held(&self, c: &DeploymentCommand, clock: i64, p: &PlanPolicy) -> (i64, i64) {
+        let end = match self.needs_rollback(c, clock, p) {
+            Some(true) => i64::MAX,
+            _ => c.not_after + p.lane(c.emergency).grace_ms(),
+        };
+        (c.not_before, end)
+    }
+
+    /// Busy commands on assets matching `f` whose held interval overlaps `new`'s.
+    fn count(
+        &self,
+        busy: &[&DeploymentCommand],
+        new: &DeploymentCommand,
+        clock: i64,
+        p: &PlanPolicy,
+        f: impl Fn(&AssetTelemetry) -> bool,
+    ) -> usize {
+        let (from, until) = (new.not_before, new.not_after + p.lane(new.emergency).grace_ms());
+        busy.iter()
+            .filter(|c| self.fleet.get(&c.target_assets[0]).is_some_and(&f))
+            .filter(|c| {
+                let (s, e) = self.held(c, clock, p);
+                s < until && e > from
+            })
+            .count()
     }
 
     /// Checks one new command issued while `clock` judged timeouts, then records it.
@@ -123,8 +148,17 @@ impl Oracle {
             }
             let mut x = c.not_before;
             while x < c.not_after {
-                if a.maintenance_window.as_ref().is_some_and(|w| !inside(w, x)) {
-                    return Err(format!("outside window at {x}: {c:?}"));
+                if let Some(w) = a.maintenance_window.as_ref().filter(|w| !inside(w, x)) {
+                    let e = &p.emergency_changes;
+                    let night = MaintenanceWindow {
+                        time_zone: w.time_zone.clone(),
+                        days: (1..=7).collect(),
+                        start_minute: e.start_minute,
+                        duration_minutes: e.duration_minutes,
+                    };
+                    if !(c.emergency && e.enabled && inside(&night, x)) {
+                        return Err(format!("outside window at {x}: {c:?}"));
+                    }
                 }
                 if p.freezes.iter().any(|f| x >= f.start_ms && x < f.end_ms) {
                     return Err(format!("in a freeze at {x}: {c:?}"));
@@ -148,8 +182,9 @@ impl Oracle {
                     return Err(format!("two commands in flight on {asset}"));
                 }
                 let live = self.fleet.len();
-                if busy.len() + 1 > p.blast_radius.limit(live) {
-                    return Err(format!("blast radius: {} in flight of {live}", busy.len() + 1));
+                let n = self.count(&busy, &c, clock, p, |_| true);
+                if n + 1 > p.blast_radius.limit(live) {
+                    return Err(format!("blast radius: {} overlapping of {live}", n + 1));
                 }
                 if let Some(s) = &a.business_service {
                     let size = self
@@ -157,7 +192,8 @@ impl Oracle {
                         .values()
                         .filter(|x| x.business_service.as_ref() == Some(s))
                         .count();
-                    let n = self.count(&busy, |x| x.business_service.as_ref() == Some(s));
+                    let n =
+                        self.count(&busy, &c, clock, p, |x| x.business_service.as_ref() == Some(s));
                     if n + 1 > p.service_cap.limit(size) {
                         return Err(format!("service {s}: {} in flight", n + 1));
                     }
@@ -165,7 +201,7 @@ impl Oracle {
                 if let Some(g) = &a.ha_group {
                     let size =
                         self.fleet.values().filter(|x| x.ha_group.as_ref() == Some(g)).count();
-                    let n = self.count(&busy, |x| x.ha_group.as_ref() == Some(g));
+                    let n = self.count(&busy, &c, clock, p, |x| x.ha_group.as_ref() == Some(g));
                     let wave = self.waves.entry((c.campaign_id.clone(), c.wave)).or_default();
                     let in_wave =
                         wave.iter().filter(|m| self.fleet[*m].ha_group.as_ref() == Some(g)).count();
@@ -240,12 +276,13 @@ proptest! {
         freezes in proptest::collection::vec((0i64..20, 1i64..72), 0..3),
         behaviour in proptest::collection::vec(0u8..100, 16),
         steps in proptest::collection::vec(30i64..720, 40),
-        shares in (0usize..3, 0usize..3, any::<bool>()),
+        shares in (0usize..3, 0usize..3, any::<bool>(), any::<bool>()),
     ) {
         let mut policy = PlanPolicy::default();
         policy.blast_radius.share = [0.1, 0.2, 0.5][shares.0];
         policy.service_cap.share = [0.25, 0.5, 1.0][shares.1];
         policy.success_threshold = if shares.2 { 0.95 } else { 0.5 };
+        policy.emergency_changes.enabled = shares.3;
         policy.freezes = freezes
             .iter()
             .map(|(day, hours)| Freeze::new(T0 + day * DAY, T0 + day * DAY + hours * HOUR, "f"))
