@@ -128,6 +128,35 @@ fn busy_span(log: &Log, c: &Issued, clock: i64, policy: &PlanPolicy) -> Option<S
     }
 }
 
+/// The ledger of one planning pass, built on first use: most passes issue nothing and never
+/// need it.
+#[derive(Debug, Default)]
+pub struct LazyLedger(Option<Ledger>);
+
+impl LazyLedger {
+    /// The ledger at `clock`; on first use it drops resolved commands from `log.unresolved`
+    /// and builds the ledger from the rest. Later calls return the same ledger, with what the
+    /// pass added since.
+    pub fn get(
+        &mut self,
+        log: &mut Log,
+        fleet: &Fleet,
+        clock: i64,
+        policy: &PlanPolicy,
+    ) -> &mut Ledger {
+        self.0.get_or_insert_with(|| {
+            prune(log, clock, policy);
+            Ledger::build(log, fleet, clock, policy)
+        })
+    }
+}
+
+/// Drops the commands resolved at `clock` from `log.unresolved`.
+pub fn prune(log: &mut Log, clock: i64, policy: &PlanPolicy) {
+    let unresolved = std::mem::take(&mut log.unresolved);
+    log.unresolved = unresolved.into_iter().filter(|id| is_busy(log, id, clock, policy)).collect();
+}
+
 impl Ledger {
     /// What is unresolved at `clock`, from the decision log.
     pub fn build(log: &Log, fleet: &Fleet, clock: i64, policy: &PlanPolicy) -> Ledger {

@@ -289,6 +289,8 @@ impl Processor for PlanProcessor {
         if !self.owner {
             return; // another instance plans; this one keeps its tables and decision log warm
         }
+        let clock = self.last_punctuate;
+        constraints::prune(&mut self.log, clock, &self.policy);
         let mut scope = self.campaigns.priority_order();
         let listed: BTreeSet<String> = scope.iter().cloned().collect();
         let busy: BTreeSet<String> = self

@@ -15,7 +15,7 @@
 
 use super::campaign::{Campaign, Campaigns, Member};
 use super::commands::{build, rationale, remediation_name, Draft, Issuer};
-use super::constraints::{is_busy, Ledger, Span};
+use super::constraints::{LazyLedger, Ledger, Span};
 use super::emergency::{describe_planned, plan_slot, Planned};
 use super::fleet::{AssetInfo, Fleet};
 use super::log::{CampaignLog, Log, Result_, WaveLog};
@@ -47,10 +47,7 @@ pub fn pass(
     clock: i64,
     out: &mut Vec<DeploymentCommand>,
 ) {
-    let busy: BTreeSet<String> =
-        log.unresolved.iter().filter(|id| is_busy(log, id, clock, ctx.policy)).cloned().collect();
-    log.unresolved = busy;
-    let mut ledger = Ledger::build(log, ctx.fleet, clock, ctx.policy);
+    let mut ledger = LazyLedger::default();
     for id in scope {
         recovery::rollbacks(ctx, log, &mut ledger, id, t, clock, out);
     }
@@ -70,7 +67,7 @@ pub(super) fn issue(log: &mut Log, c: DeploymentCommand, out: &mut Vec<Deploymen
 fn advance(
     ctx: &Ctx<'_>,
     log: &mut Log,
-    ledger: &mut Ledger,
+    ledger: &mut LazyLedger,
     id: &str,
     t: i64,
     clock: i64,
@@ -113,7 +110,7 @@ fn advance(
         }
     }
     let candidates = pending(ctx, log, campaign, epoch, t, clock);
-    fill(ctx, log, ledger, campaign, wave, candidates, t, out);
+    fill(ctx, log, ledger, campaign, wave, candidates, t, clock, out);
 }
 
 /// The wave being filled.
@@ -190,11 +187,12 @@ fn pending<'a>(
 fn fill(
     ctx: &Ctx<'_>,
     log: &mut Log,
-    ledger: &mut Ledger,
+    ledger: &mut LazyLedger,
     campaign: &Campaign,
     wave: Wave,
     candidates: Vec<Candidate<'_>>,
     t: i64,
+    clock: i64,
     out: &mut Vec<DeploymentCommand>,
 ) {
     let lane = ctx.policy.lane(campaign.emergency());
@@ -226,6 +224,7 @@ fn fill(
             return;
         }
         group.sort_by_cached_key(|c| order_key(c.info.criticality, &campaign.id, c.asset));
+        let ledger = ledger.get(log, ctx.fleet, clock, ctx.policy);
         let mut blocked = false;
         let mut issued = 0;
         for c in &group {

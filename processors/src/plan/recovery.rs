@@ -9,7 +9,7 @@
 
 use super::campaign::Campaign;
 use super::commands::{build, rationale, remediation_name, Draft};
-use super::constraints::Ledger;
+use super::constraints::LazyLedger;
 use super::constraints::Span;
 use super::emergency::{describe_planned, plan_slot};
 use super::log::{Log, Result_};
@@ -23,7 +23,7 @@ use crate::sign::ring_symbol;
 pub(super) fn rollbacks(
     ctx: &Ctx<'_>,
     log: &mut Log,
-    ledger: &mut Ledger,
+    ledger: &mut LazyLedger,
     id: &str,
     t: i64,
     clock: i64,
@@ -32,7 +32,8 @@ pub(super) fn rollbacks(
     let Some(clog) = log.campaigns.get(id) else { return };
     let mut todo = Vec::new();
     for (asset, deploys) in &clog.deploys {
-        for d in deploys.iter().filter(|d| log.unresolved.contains(*d)) {
+        let open = |d: &&String| log.unresolved.contains(*d) && !log.rolled_back.contains(*d);
+        for d in deploys.iter().filter(open) {
             let Some(c) = log.commands.get(d) else { continue };
             let grace = ctx.policy.lane(c.emergency).grace_ms();
             if let Some(Result_::Failed { rollback: true, status, at }) =
@@ -43,6 +44,10 @@ pub(super) fn rollbacks(
         }
     }
     let Some(remediation) = clog.remediation.clone() else { return };
+    if todo.is_empty() {
+        return;
+    }
+    let ledger = ledger.get(log, ctx.fleet, clock, ctx.policy);
     for (asset, deploy, status, at) in todo {
         let Some(info) = ctx.fleet.get(&asset).filter(|i| !i.decommissioned) else { continue };
         if !ledger.only(&asset, &deploy.id) {
