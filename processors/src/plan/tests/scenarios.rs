@@ -296,3 +296,48 @@ fn only_the_owner_of_the_partition_plans() {
     assert!(tick(&mut owner, T0 + 30 * DAY).is_empty());
     assert_eq!(owner.campaigns().len(), 0);
 }
+
+#[test]
+fn a_kev_campaign_takes_an_emergency_slot_while_a_standard_one_waits_for_its_window() {
+    // T0 is Friday 2026-01-30 00:00 UTC; both assets patch on Wednesdays 01:00-05:00 UTC.
+    let wednesdays = MaintenanceWindow {
+        time_zone: "UTC".into(),
+        days: vec![3],
+        start_minute: 60,
+        duration_minutes: 240,
+    };
+    let mut urgent = asset("prd-1", Environment::Production, Criticality::Low);
+    urgent.maintenance_window = Some(wednesdays.clone());
+    let mut routine = asset("prd-2", Environment::Production, Criticality::Low);
+    routine.maintenance_window = Some(wednesdays);
+    let mut kev = exposure(&urgent, "CVE-2026-9", OPENSSL, 950.0);
+    kev.kev = true;
+    kev.lane = Lane::Emergency;
+    let events = vec![
+        Event::AssetTelemetry(urgent.clone()),
+        Event::AssetTelemetry(routine.clone()),
+        Event::Exposure(kev),
+        Event::Exposure(exposure(&routine, "CVE-2026-2", NGINX, 300.0)),
+    ];
+    let mut p = PlanProcessor::new().with_policy(roomy());
+    assert!(feed(&mut p, events).is_empty(), "production canaries settle first");
+    let issued = tick(&mut p, T0 + 10 * MINUTE);
+    let by_asset = |id: &str| issued.iter().find(|c| c.target_assets[0] == id).cloned();
+    let c = by_asset("prd-1").expect("the KEV canary");
+    assert_eq!(c.not_before, T0 + 10 * MINUTE, "tonight's emergency slot, 00:00-06:00 UTC");
+    assert_eq!(c.not_after, T0 + 6 * HOUR);
+    assert!(c.plan_reason.contains("emergency slot") && c.plan_reason.contains("5.0 days"));
+    let c = by_asset("prd-2").expect("the standard canary");
+    assert_eq!(c.not_before, T0 + 5 * DAY + HOUR, "Wednesday's window");
+    assert!(!c.plan_reason.contains("emergency slot"));
+
+    let mut off = roomy();
+    off.emergency_changes.enabled = false;
+    let mut p = PlanProcessor::new().with_policy(off);
+    let mut kev = exposure(&urgent, "CVE-2026-9", OPENSSL, 950.0);
+    kev.kev = true;
+    kev.lane = Lane::Emergency;
+    feed(&mut p, vec![Event::AssetTelemetry(urgent), Event::Exposure(kev)]);
+    let issued = tick(&mut p, T0 + 10 * MINUTE);
+    assert_eq!(issued[0].not_before, T0 + 5 * DAY + HOUR, "switched off: the window");
+}
