@@ -7,20 +7,14 @@ mod support;
 use patchline_processors::events::*;
 use patchline_processors::fixtures;
 use patchline_topology::codec::{Codec, Format};
-use patchline_topology::kafka::admin::create_topics;
-use patchline_topology::spec::TopologySpec;
 use std::time::{Duration, Instant};
+use support::slice::{provenance, NOW};
 use support::*;
 
-const NOW: i64 = 1_769_731_200_000;
 const HOT: &str = "CVE-2026-3001";
 const BULK: &str = "CVE-2026-3002";
 const ASSETS: usize = 150;
 const BACKLOG: usize = 6_000;
-
-fn provenance(feed: &str) -> Provenance {
-    Provenance { feed: feed.into(), feed_version: None, fetched_at: NOW }
-}
 
 fn advisory(id: &str) -> Event {
     Event::Advisory(Advisory {
@@ -68,13 +62,9 @@ fn finding(asset: &str, cve: &str, package: &str) -> Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kev_behind_a_backlog_is_processed_first() {
-    let prefix = unique_prefix("priority");
-    let spec = TopologySpec::default_topology().expect("topology").with_prefix(&prefix);
-    create_topics(&kafka().client(), &spec).await.expect("create topics");
-    let dir = scratch_dir(&prefix);
-    let topology = dir.join("topology.toml");
-    std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("topology file");
-    let t = |s: &str| format!("{prefix}patchline.{s}");
+    let world = Scenario::new("priority", "").await;
+    let t = |s: &str| world.topic(s);
+    let dir = &world.dir;
     let codec = Codec::bundled().expect("codec");
     let p = producer();
     let encode = |e: &Event| codec.encode(e).expect("encode");
@@ -86,20 +76,8 @@ async fn kev_behind_a_backlog_is_processed_first() {
         produce(&p, &t("assets"), a.as_bytes(), &encode(&asset(a))).await;
         produce(&p, &t("findings"), a.as_bytes(), &encode(&finding(a, HOT, "openssh"))).await;
     }
-    let brokers = brokers();
-    let port = free_port();
-    let admin = format!("127.0.0.1:{port}");
-    let args = [
-        "run",
-        "--brokers",
-        &brokers,
-        "--topology",
-        topology.to_str().unwrap_or_default(),
-        "--admin-addr",
-        &admin,
-        "--stage",
-        "assess",
-    ];
+    let args = world.run_args(&format!("127.0.0.1:{}", free_port()), &["--stage", "assess"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut first = spawn_patchline(&args, &dir.join("first.log"));
     let hot_open = |codec: &Codec| {
         read_topic(&t("exposures"))

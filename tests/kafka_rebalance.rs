@@ -8,19 +8,13 @@ mod support;
 
 use patchline_processors::events::*;
 use patchline_processors::fixtures;
-use patchline_topology::codec::{Codec, Format};
-use patchline_topology::kafka::admin::create_topics;
-use patchline_topology::spec::TopologySpec;
+use patchline_topology::codec::Codec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+use support::slice::{latest_exposures, provenance, NOW};
 use support::*;
 
-const NOW: i64 = 1_769_731_200_000;
 const CVES: [&str; 3] = ["CVE-2026-2001", "CVE-2026-2002", "CVE-2026-2003"];
-
-fn provenance(feed: &str) -> Provenance {
-    Provenance { feed: feed.into(), feed_version: None, fetched_at: NOW }
-}
 
 fn advisory(id: &str) -> Event {
     Event::Advisory(Advisory {
@@ -83,36 +77,23 @@ fn kev(cve: &str) -> Event {
     })
 }
 
-fn exposures(codec: &Codec, topic: &str) -> Vec<Exposure> {
-    read_topic(topic)
-        .into_iter()
-        .filter_map(|r| match codec.decode(EventKind::Exposure, Format::Avro, &r.value) {
-            Ok(Event::Exposure(e)) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
-
-fn latest(all: &[Exposure]) -> BTreeMap<String, Exposure> {
-    all.iter().map(|e| (e.exposure_id.clone(), e.clone())).collect()
+/// The default topology without changelogs: a new owner rebuilds state from the input topics
+/// themselves, as on clusters that forbid compacted topics.
+async fn scenario() -> Scenario {
+    let mut world = Scenario::new("rebalance", "commit_interval_ms = 200\n").await;
+    for stage in &mut world.spec.stages {
+        stage.changelogs.clear();
+    }
+    let spec = toml::to_string(&world.spec).expect("toml");
+    std::fs::write(&world.topology, spec).expect("topology file");
+    world
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
-    let prefix = unique_prefix("rebalance");
-    let mut spec = TopologySpec::default_topology().expect("topology").with_prefix(&prefix);
-    // No changelogs: the new owner rebuilds state from the input topics themselves, as on
-    // clusters that forbid compacted topics.
-    for stage in &mut spec.stages {
-        stage.changelogs.clear();
-    }
-    create_topics(&kafka().client(), &spec).await.expect("create topics");
-    let dir = scratch_dir(&prefix);
-    let topology = dir.join("topology.toml");
-    std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("topology file");
-    let config = dir.join("patchline.toml");
-    std::fs::write(&config, "commit_interval_ms = 200\n").expect("config");
-    let t = |s: &str| format!("{prefix}patchline.{s}");
+    let world = scenario().await;
+    let t = |s: &str| world.topic(s);
+    let dir = &world.dir;
     let codec = Codec::bundled().expect("codec");
     let p = producer();
     let send = |topic: String, e: Event| {
@@ -137,31 +118,15 @@ async fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
         read_topic(&t("findings")).iter().map(|r| r.partition).collect();
     assert_eq!(partitions.len(), 3, "the fleet spans every partition");
 
-    let brokers = brokers();
     let (port_a, port_b) = (free_port(), free_port());
-    let args = |instance: &str, port: u16| -> Vec<String> {
-        vec![
-            "run".into(),
-            "--brokers".into(),
-            brokers.clone(),
-            "--topology".into(),
-            topology.display().to_string(),
-            "--config".into(),
-            config.display().to_string(),
-            "--admin-addr".into(),
-            format!("127.0.0.1:{port}"),
-            "--instance-id".into(),
-            instance.into(),
-        ]
-    };
     let run = |instance: &str, port: u16, log: &str| {
-        let a = args(instance, port);
+        let a = world.run_args(&format!("127.0.0.1:{port}"), &["--instance-id", instance]);
         let refs: Vec<&str> = a.iter().map(String::as_str).collect();
         spawn_patchline(&refs, &dir.join(log))
     };
     let mut first = run("a", port_a, "a.log");
     let half = eventually(Duration::from_secs(90), || {
-        latest(&exposures(&codec, &t("exposures"))).len() >= 48
+        latest_exposures(&codec, &t("exposures")).0.len() >= 48
     })
     .await;
     assert!(half, "instance a did not process batch A; see {}", dir.join("a.log").display());
@@ -186,7 +151,7 @@ async fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
     let done = eventually(Duration::from_secs(120), || {
         assert!(first.try_wait().ok().flatten().is_none(), "instance a exited");
         assert!(second.try_wait().ok().flatten().is_none(), "instance b exited");
-        let l = latest(&exposures(&codec, &t("exposures")));
+        let (l, _) = latest_exposures(&codec, &t("exposures"));
         l.len() == 72 && l.values().filter(|e| e.vulnerability_id == CVES[0]).all(|e| e.kev)
     })
     .await;
@@ -212,8 +177,7 @@ async fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
         "instance b owns partitions and processed findings:\n{metrics_b}"
     );
 
-    let all = exposures(&codec, &t("exposures"));
-    let state = latest(&all);
+    let (state, all) = latest_exposures(&codec, &t("exposures"));
     assert_eq!(state.len(), assets.len() * CVES.len(), "one exposure per asset and CVE");
     for e in state.values() {
         assert_eq!(e.status, ExposureStatus::Open);

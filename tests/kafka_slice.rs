@@ -9,51 +9,45 @@ mod support;
 use patchline_processors::events::*;
 use patchline_topology::codec::{Codec, Format};
 use patchline_topology::dead_letter::DeadLetterReason;
-use patchline_topology::kafka::admin::create_topics;
-use patchline_topology::spec::{Format as TopicFormat, TopologySpec};
+use patchline_topology::kafka::admin::check_topics;
+use patchline_topology::spec::Format as TopicFormat;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use support::slice::*;
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slice_on_real_kafka_survives_kill_and_restart() {
-    let prefix = unique_prefix("slice");
-    let mut spec = TopologySpec::default_topology().expect("topology").with_prefix(&prefix);
-    let name = |s: &str| format!("{prefix}patchline.{s}");
-    let t = Topics {
-        advisories: name("advisories"),
-        threats: name("threats"),
-        assets: name("assets"),
-        findings: name("findings"),
-        exposures: name("exposures"),
-        commands: name("commands"),
-        dead_letter: name("dead-letter"),
-    };
-    // Telemetry arrives as JSON; its changelog holds the same records, so it is JSON too.
-    for topic in &mut spec.topics {
-        if topic.name == t.assets || topic.name == name("assess.assets-changelog") {
+/// The default topology, except that telemetry arrives as JSON (its changelog holds the same
+/// records, so it is JSON too) and the processor's record size limit on findings is lower than
+/// the broker's, as with a tightened topology. Every topic is fresh: as specified and empty.
+async fn scenario() -> Scenario {
+    let config = "commit_interval_ms = 200\n[kafka]\n\"statistics.interval.ms\" = \"500\"\n";
+    let mut world = Scenario::new("slice", config).await;
+    let drift = check_topics(&kafka().client(), &world.spec).await.expect("check topics");
+    assert!(drift.is_empty(), "topics not as specified: {drift:?}");
+    for topic in &world.spec.topics {
+        assert!(read_topic(&topic.name).is_empty(), "{} is not empty", topic.name);
+    }
+    let (assets, assets_changelog) =
+        (world.topic("assets"), world.topic("assess.assets-changelog"));
+    let findings = world.topic("findings");
+    for topic in &mut world.spec.topics {
+        if topic.name == assets || topic.name == assets_changelog {
             topic.format = TopicFormat::Json;
         }
-    }
-    let changes =
-        create_topics(&kafka().client(), &spec).await.expect("create topics on the test broker");
-    assert!(changes.iter().all(|c| c.is_created()));
-    // The processor's record size limit is lower than the broker's, as with a tightened topology.
-    for topic in &mut spec.topics {
-        if topic.name == t.findings {
+        if topic.name == findings {
             topic.max_message_bytes = 4096;
         }
     }
-    let dir = scratch_dir(&prefix);
-    let topology = dir.join("topology.toml");
-    std::fs::write(&topology, toml::to_string(&spec).expect("toml")).expect("write topology");
-    let config = dir.join("patchline.toml");
-    std::fs::write(
-        &config,
-        "commit_interval_ms = 200\n[kafka]\n\"statistics.interval.ms\" = \"500\"\n",
-    )
-    .expect("write config");
+    let spec = toml::to_string(&world.spec).expect("toml");
+    std::fs::write(&world.topology, spec).expect("write topology");
+    world
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slice_on_real_kafka_survives_kill_and_restart() {
+    let world = scenario().await;
+    let t = |s: &str| world.topic(s);
+    let dir = &world.dir;
     let codec = Codec::bundled().expect("codec");
     let p = producer();
     let send = |topic: String, e: Event| {
@@ -63,35 +57,26 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     };
 
     // Batch 1: tables, first findings, and one record of every bad kind.
-    send(t.advisories.clone(), advisory("CVE-2026-1001", &[])).await;
-    send(t.advisories.clone(), advisory("CVE-2026-1002", &[])).await;
-    send(t.advisories.clone(), advisory("CVE-2026-1003", &["GHSA-aaaa-bbbb-cccc"])).await;
+    send(t("advisories"), advisory("CVE-2026-1001", &[])).await;
+    send(t("advisories"), advisory("CVE-2026-1002", &[])).await;
+    send(t("advisories"), advisory("CVE-2026-1003", &["GHSA-aaaa-bbbb-cccc"])).await;
     for (id, env, crit) in [
         ("web-1", "PRODUCTION", "HIGH"),
         ("web-2", "PRODUCTION", "HIGH"),
         ("db-1", "PRODUCTION", "CRITICAL"),
         ("dev-1", "DEVELOPMENT", "LOW"),
     ] {
-        produce(&p, &t.assets, id.as_bytes(), asset_json(id, env, crit).as_bytes()).await;
+        produce(&p, &t("assets"), id.as_bytes(), asset_json(id, env, crit).as_bytes()).await;
     }
-    send(t.threats.clone(), threat("CVE-2026-1002", false, Some(0.42))).await;
+    send(t("threats"), threat("CVE-2026-1002", false, Some(0.42))).await;
+    send(t("findings"), finding("web-1", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open))
+        .await;
+    send(t("findings"), finding("web-2", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open))
+        .await;
+    send(t("findings"), finding("dev-1", "CVE-2026-1002", "grype", LOG4J, FindingStatus::Open))
+        .await;
     send(
-        t.findings.clone(),
-        finding("web-1", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open),
-    )
-    .await;
-    send(
-        t.findings.clone(),
-        finding("web-2", "CVE-2026-1001", "trivy", OPENSSL, FindingStatus::Open),
-    )
-    .await;
-    send(
-        t.findings.clone(),
-        finding("dev-1", "CVE-2026-1002", "grype", LOG4J, FindingStatus::Open),
-    )
-    .await;
-    send(
-        t.findings.clone(),
+        t("findings"),
         finding("db-1", "GHSA-aaaa-bbbb-cccc", "grype", NGINX, FindingStatus::Open),
     )
     .await;
@@ -117,13 +102,13 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
         (too_large, DeadLetterReason::TooLarge),
         (missing_id, DeadLetterReason::ContractViolation),
     ] {
-        let (partition, offset) = produce(&p, &t.findings, b"web-1", &bytes).await;
-        expected_letters.insert((t.findings.clone(), partition, offset, reason.label()));
+        let (partition, offset) = produce(&p, &t("findings"), b"web-1", &bytes).await;
+        expected_letters.insert((t("findings"), partition, offset, reason.label()));
     }
     let unknown_symbol = asset_json("web-3", "QA", "HIGH");
-    let (partition, offset) = produce(&p, &t.assets, b"web-3", unknown_symbol.as_bytes()).await;
+    let (partition, offset) = produce(&p, &t("assets"), b"web-3", unknown_symbol.as_bytes()).await;
     expected_letters.insert((
-        t.assets.clone(),
+        t("assets"),
         partition,
         offset,
         DeadLetterReason::ContractViolation.label(),
@@ -131,19 +116,8 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
 
     // First run: process batch 1, then SIGKILL.
     let admin = free_port();
-    let admin_addr = format!("127.0.0.1:{admin}");
-    let brokers = brokers();
-    let args = [
-        "run",
-        "--brokers",
-        &brokers,
-        "--topology",
-        topology.to_str().unwrap_or_default(),
-        "--config",
-        config.to_str().unwrap_or_default(),
-        "--admin-addr",
-        &admin_addr,
-    ];
+    let args = world.run_args(&format!("127.0.0.1:{admin}"), &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut first = spawn_patchline(&args, &dir.join("first.log"));
     let seen = eventually(Duration::from_secs(90), || {
         assert!(
@@ -151,9 +125,9 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
             "patchline exited; see {}",
             dir.join("first.log").display()
         );
-        let (latest, _) = latest_exposures(&codec, &t.exposures);
+        let (latest, _) = latest_exposures(&codec, &t("exposures"));
         // The canary of log4j on dev-1, the only non-production asset, goes out at once.
-        latest.len() >= 4 && !read_topic(&t.commands).is_empty()
+        latest.len() >= 4 && !read_topic(&t("commands")).is_empty()
     })
     .await;
     assert!(seen, "first run produced no exposures; see {}", dir.join("first.log").display());
@@ -162,19 +136,13 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     let _ = first.wait();
 
     // Batch 2 while the processor is down: needs the state of batch 1.
-    send(
-        t.findings.clone(),
-        finding("web-1", "CVE-2026-1003", "trivy", NGINX, FindingStatus::Open),
-    )
-    .await;
-    send(t.findings.clone(), finding("db-1", "CVE-2026-1003", "trivy", NGINX, FindingStatus::Open))
+    send(t("findings"), finding("web-1", "CVE-2026-1003", "trivy", NGINX, FindingStatus::Open))
         .await;
-    send(
-        t.findings.clone(),
-        finding("dev-1", "CVE-2026-1002", "grype", LOG4J, FindingStatus::Fixed),
-    )
-    .await;
-    send(t.threats.clone(), threat("CVE-2026-1001", true, None)).await;
+    send(t("findings"), finding("db-1", "CVE-2026-1003", "trivy", NGINX, FindingStatus::Open))
+        .await;
+    send(t("findings"), finding("dev-1", "CVE-2026-1002", "grype", LOG4J, FindingStatus::Fixed))
+        .await;
+    send(t("threats"), threat("CVE-2026-1001", true, None)).await;
 
     // Second run: restore, finish, then SIGTERM for a clean drain.
     let mut second = spawn_patchline(&args, &dir.join("second.log"));
@@ -184,7 +152,7 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
             "patchline exited; see {}",
             dir.join("second.log").display()
         );
-        let (latest, _) = latest_exposures(&codec, &t.exposures);
+        let (latest, _) = latest_exposures(&codec, &t("exposures"));
         let kev_rescored = ["web-1", "web-2"].iter().all(|a| {
             latest
                 .values()
@@ -230,7 +198,7 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     .await;
     signal(&second, "TERM");
     let status = second.wait().expect("wait");
-    let (latest, _) = latest_exposures(&codec, &t.exposures);
+    let (latest, _) = latest_exposures(&codec, &t("exposures"));
     let summary: Vec<String> = latest
         .values()
         .map(|e| {
@@ -265,7 +233,7 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     assert!(status.success(), "SIGTERM must drain and exit 0, got {status}");
 
     // Exact final state.
-    let (latest, all) = latest_exposures(&codec, &t.exposures);
+    let (latest, all) = latest_exposures(&codec, &t("exposures"));
     let mut state: Vec<(String, String, ExposureStatus, bool, Vec<String>)> = latest
         .values()
         .map(|e| {
@@ -309,7 +277,7 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
     // (The production campaigns then wait: the fleet of four allows one command in flight.)
     let mut commands: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut decoded = Vec::new();
-    for r in read_topic(&t.commands) {
+    for r in read_topic(&t("commands")) {
         let Ok(Event::DeploymentCommand(c)) =
             codec.decode(EventKind::DeploymentCommand, Format::Avro, &r.value)
         else {
@@ -342,7 +310,7 @@ async fn slice_on_real_kafka_survives_kill_and_restart() {
 
     // Dead letters: each bad record once or more (a replay may repeat one), with its coordinates.
     let mut letters = BTreeSet::new();
-    for r in read_topic(&t.dead_letter) {
+    for r in read_topic(&t("dead-letter")) {
         let l = codec.decode_dead_letter(&r.value).expect("dead letter");
         letters.insert((l.source_topic.clone(), l.partition, l.offset, l.reason.label()));
     }

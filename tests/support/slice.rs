@@ -1,7 +1,7 @@
 //! Inputs of the first end-to-end slice (`tests/kafka_slice.rs`): three advisories, four
 //! assets as JSON, findings over three remediations, threat signals, and a reader of the
-//! exposures topic. Invariant: builders take event time from `NOW` only, so reruns produce the
-//! same records.
+//! exposures topic; `NOW`, `provenance` and the reader also serve the other Kafka tests.
+//! Invariant: builders take event time from `NOW` only, so reruns produce the same records.
 
 use super::read_topic;
 use patchline_processors::events::*;
@@ -90,16 +90,7 @@ pub const OPENSSL: (&str, &str, &str) = ("Debian", "openssl", "3.0.2");
 pub const LOG4J: (&str, &str, &str) = ("Maven", "log4j-core", "2.17.1");
 pub const NGINX: (&str, &str, &str) = ("Debian", "nginx", "1.25.4");
 
-pub struct Topics {
-    pub advisories: String,
-    pub threats: String,
-    pub assets: String,
-    pub findings: String,
-    pub exposures: String,
-    pub commands: String,
-    pub dead_letter: String,
-}
-
+/// The latest version of every exposure on `topic` by id, and every version read.
 pub fn latest_exposures(codec: &Codec, topic: &str) -> (BTreeMap<String, Exposure>, Vec<Exposure>) {
     let mut latest = BTreeMap::new();
     let mut all = Vec::new();
