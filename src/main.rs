@@ -140,7 +140,8 @@ enum Command {
         limit: usize,
     },
     /// The fleet simulator as a load generator: the world and the executor in closed loop
-    /// against one policy on the embedded bus; prints what flowed and what came out.
+    /// against one policy on the embedded bus, or with --brokers on a Kafka broker through the
+    /// Kafka runtime of `run`; prints what flowed and what came out.
     Simulate {
         /// Fleet size at the start.
         #[arg(long, default_value_t = 2000)]
@@ -167,6 +168,15 @@ enum Command {
         /// instead of running the loop: a load for `run --feed` or a broker, at any fleet size.
         #[arg(long)]
         emit: Option<PathBuf>,
+        /// Kafka mode: run the pipeline on this broker (HOST:PORT) instead of the embedded
+        /// bus, with the topology's topics created under --topic-prefix and the stages
+        /// punctuating on the simulated clock, in lockstep with it (slower, same loop).
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Kafka mode: prefix of every topic and consumer group; its topics must hold no
+        /// record (default: sim-<seed>-<unix ms>.).
+        #[arg(long, requires = "brokers")]
+        topic_prefix: Option<String>,
     },
     /// Time-split backtest: rank the CVEs known at --as-of and score the rankings against the
     /// KEV additions of the next --horizon days.
@@ -339,9 +349,22 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let config = sim::SimConfig::new(assets.unwrap_or(500), days, seed, &end)?;
             cmd::demo::run_loop(cmd::demo::LoopOptions { config, html, json }).await
         }
-        Command::Simulate { assets, days, seed, end, policy, json, quiet, emit } => {
+        Command::Simulate {
+            assets,
+            days,
+            seed,
+            end,
+            policy,
+            json,
+            quiet,
+            emit,
+            brokers,
+            topic_prefix,
+        } => {
             let config = sim::SimConfig::new(assets, days, seed, &end)?;
-            let opts = cmd::simulate::SimulateOptions { config, policy, json, quiet, emit };
+            let kafka =
+                brokers.map(|b| sim::kafka::KafkaTarget::new(&b, topic_prefix, config.seed));
+            let opts = cmd::simulate::SimulateOptions { config, policy, json, quiet, emit, kafka };
             cmd::simulate::run_simulation(opts).await
         }
         Command::Eval { data, kev_labels, as_of, horizon, save_model, json } => {

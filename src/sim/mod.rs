@@ -7,6 +7,9 @@
 //! - [`failure`]: the hidden failure model; [`executor`]: commands in, verified, outcomes out;
 //! - [`fifo`]: the CVSS-FIFO baseline; [`run`]: one policy's closed loop; [`emit`]: the
 //!   world's inputs as files, streamed, for any fleet size;
+//! - [`pipeline`]: what the loops on either bus share; [`kafka`] and [`lockstep`]: the loop
+//!   with the pipeline on a Kafka broker, in lockstep with the simulated clock (the same world,
+//!   but the broker orders concurrent records, so its commands may vary from run to run);
 //! - [`metrics`]: the scorecard and learning curve; [`report`] and [`html`]: how they are shown.
 //!
 //! Invariant: a simulation is a pure function of its [`SimConfig`]: the same flags give the same
@@ -19,7 +22,10 @@ pub mod executor;
 pub mod failure;
 pub mod fifo;
 pub mod html;
+pub mod kafka;
+pub mod lockstep;
 pub mod metrics;
+pub mod pipeline;
 pub mod report;
 pub mod rng;
 pub mod run;

@@ -6,10 +6,14 @@
 //!   both and never neither: records in = processed + dead-lettered;
 //! - an input's offset is committed only after each of its outputs (or its dead letter) is
 //!   acknowledged by the bus (see [`super::offsets`]);
-//! - at most `max_in_flight` outputs are unacknowledged at any time (backpressure).
+//! - at most `max_in_flight` outputs are unacknowledged at any time (backpressure);
+//! - punctuation follows the configured [`PunctuationClock`]: the wall clock by default, or an
+//!   [`ExternalClock`] its owner advances (see [`clock`]).
 
+pub mod clock;
 mod process;
 
+pub use clock::{ExternalClock, PunctuationClock};
 pub use process::restore_record;
 
 use super::offsets::OffsetTracker;
@@ -28,14 +32,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
-/// Tuning of a runner. Defaults: 10,000 outputs in flight, commit every second.
+/// Tuning of a runner. Defaults: 10,000 outputs in flight, commit every second, punctuate every
+/// second of wall-clock time.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
     pub max_in_flight: usize,
     pub commit_interval: Duration,
     pub flush_timeout: Duration,
-    /// How often the processor's punctuator runs (wall-clock time). Default: 1 s.
+    /// How often the processor's punctuator runs, in the time of `clock`. Default: 1 s.
     pub punctuate_interval: Duration,
+    /// The time punctuation follows. Default: the wall clock.
+    pub clock: PunctuationClock,
 }
 
 impl Default for RunnerConfig {
@@ -45,6 +52,7 @@ impl Default for RunnerConfig {
             commit_interval: Duration::from_secs(1),
             flush_timeout: Duration::from_secs(30),
             punctuate_interval: Duration::from_secs(1),
+            clock: PunctuationClock::Wall,
         }
     }
 }
@@ -223,6 +231,9 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
             self.config.punctuate_interval,
         );
         punctuate_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // With an external clock the timer never punctuates: the clock's instants do.
+        let mut external = self.config.clock.subscribe();
+        let wall = external.is_none();
         loop {
             if let Some(failure) = self.tracker.failure() {
                 return Err(Error::Closed(failure));
@@ -245,11 +256,16 @@ impl<S: Source, K: Sink> StageRunner<S, K> {
                     let _ = request.reply.send(answer);
                 }
                 _ = commit_timer.tick() => self.commit(false)?,
-                _ = punctuate_timer.tick() => {
+                _ = punctuate_timer.tick(), if wall => {
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_millis() as i64);
                     self.punctuate(now)?;
+                }
+                t = clock::next_instant(&mut external) => {
+                    if let Some(sub) = external.as_mut() {
+                        self.external_instant(t, sub).await?;
+                    }
                 }
                 next = self.source.next() => match next? {
                     Some(record) => {
