@@ -74,28 +74,31 @@ fn advance(
     out: &mut Vec<DeploymentCommand>,
 ) {
     let Some(campaign) = ctx.campaigns.get(id) else { return };
-    let lane = ctx.policy.lane(campaign.emergency());
+    let emergency = campaign.emergency();
+    let lane = ctx.policy.lane(emergency);
     let empty = CampaignLog::default();
     let clog = log.campaigns.get(id).unwrap_or(&empty);
     let epoch = epoch_start(log, clog, t, ctx.policy);
     let last = clog.waves.iter().next_back().map(|(n, w)| (*n, w.clone()));
     let prev_size = |n: i32| clog.waves.get(&(n - 1)).map_or(0, |w| w.deploys.len());
     let wave = match &last {
-        None => Wave::open(1, 0, passed_waves(log, clog, clock, ctx.policy), true),
+        None => Wave::open(1, 0, passed_waves(log, clog, clock, ctx.policy), true, emergency),
         Some((n, w)) if w.opened_at < epoch => {
-            Wave::open(n + 1, w.deploys.len(), passed_waves(log, clog, clock, ctx.policy), false)
+            let passed = passed_waves(log, clog, clock, ctx.policy);
+            Wave::open(n + 1, w.deploys.len(), passed, false, emergency)
         }
         Some((n, w)) => {
             let gate = evaluate(log, w, clock, ctx.policy);
             match gate.verdict {
                 Verdict::Running if !gate.reported && t < w.opened_at + lane.settle_ms() => {
-                    Wave::join(*n, w.clone(), prev_size(*n))
+                    Wave::join(*n, w.clone(), prev_size(*n), emergency)
                 }
                 Verdict::Passed { at } if t >= at.saturating_add(lane.soak_ms()) => Wave::open(
                     n + 1,
                     w.deploys.len(),
                     passed_waves(log, clog, clock, ctx.policy),
                     false,
+                    emergency,
                 ),
                 _ => return,
             }
@@ -121,14 +124,16 @@ struct Wave {
     first: bool,
     /// Members already in it (joining an open wave).
     joining: Option<WaveLog>,
+    /// The campaign's lane, computed once per pass (it scans every exposure).
+    emergency: bool,
 }
 
 impl Wave {
-    fn open(number: i32, previous: usize, passed: usize, first: bool) -> Wave {
-        Wave { number, ring: ring_for(passed), previous, first, joining: None }
+    fn open(number: i32, previous: usize, passed: usize, first: bool, emergency: bool) -> Wave {
+        Wave { number, ring: ring_for(passed), previous, first, joining: None, emergency }
     }
-    fn join(number: i32, w: WaveLog, previous: usize) -> Wave {
-        Wave { number, ring: w.ring, previous, first: false, joining: Some(w) }
+    fn join(number: i32, w: WaveLog, previous: usize, emergency: bool) -> Wave {
+        Wave { number, ring: w.ring, previous, first: false, joining: Some(w), emergency }
     }
 }
 
@@ -195,7 +200,7 @@ fn fill(
     clock: i64,
     out: &mut Vec<DeploymentCommand>,
 ) {
-    let lane = ctx.policy.lane(campaign.emergency());
+    let lane = ctx.policy.lane(wave.emergency);
     let mut tiers: BTreeMap<u8, Vec<Candidate<'_>>> = BTreeMap::new();
     for c in candidates {
         tiers.entry(tier(c.info.environment)).or_default().push(c);
@@ -236,7 +241,7 @@ fn fill(
                 continue;
             }
             let window = c.info.window.as_ref();
-            let Ok(planned) = plan_slot(window, t, ctx.policy, campaign.emergency()) else {
+            let Ok(planned) = plan_slot(window, t, ctx.policy, wave.emergency) else {
                 continue;
             };
             let span = Span::of_slot(planned.slot, lane.grace_ms());
@@ -273,7 +278,7 @@ fn deploy(
     t: i64,
 ) -> DeploymentCommand {
     let slot = planned.slot;
-    let span = Span::of_slot(slot, ctx.policy.lane(campaign.emergency()).grace_ms());
+    let span = Span::of_slot(slot, ctx.policy.lane(wave.emergency).grace_ms());
     let (rationale, deadline) = rationale(c.asset, Some(c.member), t, slot.end);
     let vulns: BTreeSet<&str> = campaign
         .members
@@ -296,7 +301,7 @@ fn deploy(
         c.info.business_service.as_ref().map_or(String::new(), |s| {
             format!(", service {s} {}", ledger.service_load(s, span) + 1)
         });
-    let lane = if campaign.emergency() { " (emergency lane: KEV or SSVC ACT)" } else { "" };
+    let lane = if wave.emergency { " (emergency lane: KEV or SSVC ACT)" } else { "" };
     let attempt =
         if c.attempt > 1 { format!(" (retry {} after resume)", c.attempt) } else { String::new() };
     let plan_reason = format!(
@@ -329,7 +334,7 @@ fn deploy(
             predicted_failure: c.p,
             issued_at: t,
             plan_reason,
-            emergency: campaign.emergency(),
+            emergency: wave.emergency,
             rollback_of: None,
         },
     )
