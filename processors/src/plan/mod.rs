@@ -34,6 +34,7 @@ pub mod overrides;
 pub mod planner;
 pub mod policy;
 pub mod predict;
+pub mod predictions;
 pub mod promotion;
 mod recovery;
 pub mod rings;
@@ -70,6 +71,8 @@ pub struct PlanProcessor {
     /// Version of the learned failure model in use (0: the prior).
     failure_version: i64,
     log: Log,
+    /// Failure predictions of campaign members, reused between passes.
+    predictions: predictions::Predictions,
     stream_time: i64,
     last_punctuate: i64,
     /// Whether this instance owns the plan's partition: it plans only then. Set by any exposure
@@ -93,6 +96,7 @@ impl Default for PlanProcessor {
             overrides: Default::default(),
             failure_version: 0,
             log: Log::default(),
+            predictions: Default::default(),
             stream_time: i64::MIN,
             last_punctuate: i64::MIN,
             owner: false,
@@ -179,7 +183,8 @@ impl PlanProcessor {
             issuer,
         };
         let mut issued: Vec<DeploymentCommand> = Vec::new();
-        planner::pass(&ctx, &mut self.log, scope, t, self.last_punctuate, &mut issued);
+        let kept = &mut self.predictions;
+        planner::pass(&ctx, &mut self.log, kept, scope, t, self.last_punctuate, &mut issued);
         out.extend(issued.into_iter().map(Event::DeploymentCommand));
     }
 
@@ -291,6 +296,8 @@ impl Processor for PlanProcessor {
         }
         let clock = self.last_punctuate;
         constraints::prune(&mut self.log, clock, &self.policy);
+        let campaigns = &self.campaigns;
+        self.predictions.retain(|c| campaigns.get(c).is_some());
         let mut scope = self.campaigns.priority_order();
         let listed: BTreeSet<String> = scope.iter().cloned().collect();
         let busy: BTreeSet<String> = self
@@ -318,6 +325,7 @@ impl Processor for PlanProcessor {
             ("commands", self.log.commands.len()),
             ("outcomes", self.log.outcomes.len()),
             ("in_flight", self.log.unresolved.len()),
+            ("kept_predictions", self.predictions.len()),
             ("overrides", self.overrides.len()),
         ]
     }

@@ -21,6 +21,7 @@ use super::fleet::{AssetInfo, Fleet};
 use super::log::{CampaignLog, Log, Result_, WaveLog};
 use super::policy::PlanPolicy;
 use super::predict::{FailurePredictor, PatchContext};
+use super::predictions::Predictions;
 use super::promotion::{epoch_start, evaluate, passed_waves, Verdict};
 use super::recovery;
 use super::rings::{capacity, order_key, ring_for, tier, tier_name};
@@ -42,20 +43,27 @@ pub struct Ctx<'a> {
 pub fn pass(
     ctx: &Ctx<'_>,
     log: &mut Log,
+    predictions: &mut Predictions,
     scope: &[String],
     t: i64,
     clock: i64,
     out: &mut Vec<DeploymentCommand>,
 ) {
-    let mut ledger = LazyLedger::default();
+    let mut scratch = Scratch { ledger: LazyLedger::default(), predictions };
     for id in scope {
-        recovery::rollbacks(ctx, log, &mut ledger, id, t, clock, out);
+        recovery::rollbacks(ctx, log, &mut scratch.ledger, id, t, clock, out);
     }
     for id in scope {
         if !recovery::halted(ctx, log, id, t, clock, out) {
-            advance(ctx, log, &mut ledger, id, t, clock, out);
+            advance(ctx, log, &mut scratch, id, t, clock, out);
         }
     }
+}
+
+/// What a pass carries besides the log: its ledger and the kept predictions.
+struct Scratch<'a> {
+    ledger: LazyLedger,
+    predictions: &'a mut Predictions,
 }
 
 pub(super) fn issue(log: &mut Log, c: DeploymentCommand, out: &mut Vec<DeploymentCommand>) {
@@ -67,7 +75,7 @@ pub(super) fn issue(log: &mut Log, c: DeploymentCommand, out: &mut Vec<Deploymen
 fn advance(
     ctx: &Ctx<'_>,
     log: &mut Log,
-    ledger: &mut LazyLedger,
+    scratch: &mut Scratch<'_>,
     id: &str,
     t: i64,
     clock: i64,
@@ -112,8 +120,8 @@ fn advance(
             return;
         }
     }
-    let candidates = pending(ctx, log, campaign, epoch, t, clock);
-    fill(ctx, log, ledger, campaign, wave, candidates, t, clock, out);
+    let candidates = pending(ctx, log, scratch.predictions, campaign, epoch, t, clock);
+    fill(ctx, log, &mut scratch.ledger, campaign, wave, candidates, t, clock, out);
 }
 
 /// The wave being filled.
@@ -151,6 +159,7 @@ struct Candidate<'a> {
 fn pending<'a>(
     ctx: &Ctx<'a>,
     log: &Log,
+    predictions: &mut Predictions,
     campaign: &'a Campaign,
     epoch: i64,
     t: i64,
@@ -173,7 +182,7 @@ fn pending<'a>(
                 continue;
             }
         }
-        let p = ctx.predictor.predict(&PatchContext {
+        let context = PatchContext {
             ecosystem: &campaign.remediation.ecosystem,
             package: &campaign.remediation.package,
             installed_version: &top.installed_version,
@@ -181,7 +190,8 @@ fn pending<'a>(
             os_family: &info.os_family,
             os_version: &info.os_version,
             environment: info.environment,
-        });
+        };
+        let p = predictions.get(ctx.predictor, &campaign.id, asset, &context);
         out.push(Candidate { asset, member, info, attempt: attempts.map_or(0, Vec::len) + 1, p });
     }
     out
