@@ -14,7 +14,7 @@ mod sim;
 
 use clap::{Parser, Subcommand};
 use config::{Overrides, Settings};
-use error::{CliError, Result};
+use error::Result;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -270,34 +270,6 @@ fn settings(conn: &Connection, extra: Overrides) -> Result<Settings> {
     Settings::resolve(file.as_deref(), &env, &overrides)
 }
 
-async fn publish(
-    conn: &Connection,
-    events: Vec<patchline_processors::events::Event>,
-) -> Result<()> {
-    let s = settings(conn, Overrides::default())?;
-    let kafka = s
-        .kafka
-        .clone()
-        .ok_or_else(|| CliError::Config("publish needs --brokers or PATCHLINE_BROKERS".into()))?;
-    let spec = cmd::run::load_topology(&s)?;
-    let codec = cmd::run::codec_for(&s, &spec).await?;
-    cmd::publish::send(&kafka, &spec, &codec, &events).await
-}
-
-async fn topics(conn: &Connection, create: bool) -> Result<()> {
-    let s = settings(conn, Overrides::default())?;
-    let kafka = s
-        .kafka
-        .clone()
-        .ok_or_else(|| CliError::Config("topics needs --brokers or PATCHLINE_BROKERS".into()))?;
-    let spec = cmd::run::load_topology(&s)?;
-    if create {
-        cmd::topics::create(&kafka, &spec).await
-    } else {
-        cmd::topics::check(&kafka, &spec).await
-    }
-}
-
 async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run {
@@ -384,13 +356,18 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
             let events = cmd::publish::scan_findings(format, &report, &asset_id, &scan_id, now)?;
-            publish(&conn, events).await
+            cmd::publish::publish(&settings(&conn, Overrides::default())?, events).await
         }
         Command::Publish { what: PublishWhat::Overrides { conn, file } } => {
-            publish(&conn, cmd::publish::overrides(&file)?).await
+            let events = cmd::publish::overrides(&file)?;
+            cmd::publish::publish(&settings(&conn, Overrides::default())?, events).await
         }
-        Command::Topics { action: TopicsAction::Create { conn } } => topics(&conn, true).await,
-        Command::Topics { action: TopicsAction::Check { conn } } => topics(&conn, false).await,
+        Command::Topics { action: TopicsAction::Create { conn } } => {
+            cmd::topics::run(&settings(&conn, Overrides::default())?, true).await
+        }
+        Command::Topics { action: TopicsAction::Check { conn } } => {
+            cmd::topics::run(&settings(&conn, Overrides::default())?, false).await
+        }
     }
 }
 

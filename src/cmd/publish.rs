@@ -67,6 +67,17 @@ fn topic_of(spec: &TopologySpec, kind: EventKind) -> Result<String> {
 }
 
 /// Validates and encodes every event, then sends them and waits for each acknowledgement.
+/// Puts `events` on the topology's topics of the cluster `settings` name.
+pub async fn publish(settings: &crate::config::Settings, events: Vec<Event>) -> Result<()> {
+    let kafka = settings
+        .kafka
+        .clone()
+        .ok_or_else(|| CliError::Config("publish needs --brokers or PATCHLINE_BROKERS".into()))?;
+    let spec = super::run::load_topology(settings)?;
+    let codec = super::run::codec_for(settings, &spec).await?;
+    send(&kafka, &spec, &codec, &events).await
+}
+
 pub async fn send(
     kafka: &KafkaConfig,
     spec: &TopologySpec,
