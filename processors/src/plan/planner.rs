@@ -6,7 +6,10 @@
 //! - campaigns are served in the order given (priority order), so under a shared cap the most
 //!   urgent campaign gets capacity first;
 //! - every command is recorded in the log and counted in the ledger the moment it is issued, so
-//!   later decisions of the same pass see it;
+//!   later decisions of the same pass see it (the ledger is built from the log by the pass's
+//!   first decision that may issue; passes that cannot issue never build it);
+//! - each command's slot is its asset's maintenance window, or for the emergency lane an
+//!   emergency slot when the window is too far away ([`super::emergency`]);
 //! - a halted campaign issues nothing but rollbacks until it is resumed;
 //! - a wave opens only after the previous wave of its campaign passed and soaked (or after a
 //!   resume, which retries the halted wave's ring), and a first wave drawn from production
