@@ -22,11 +22,11 @@ mod support;
 use criterion::{criterion_group, Criterion};
 use patchline_processors::events::{
     Advisory, AssetTelemetry, Criticality, Cvss, Environment, Event, Finding, FindingStatus,
-    Health, HealthStatus, KevEntry, Package, Provenance, ThreatSignal,
+    KevEntry, Package, Provenance, ThreatSignal,
 };
 use patchline_processors::plan::PlanPolicy;
 use patchline_processors::sign::Signer;
-use patchline_processors::{AssessProcessor, PlanProcessor, Processor};
+use patchline_processors::{fixtures, AssessProcessor, PlanProcessor, Processor};
 use std::hint::black_box;
 use std::time::Instant;
 use support::{env_usize, full_run, ratios_only, Spread};
@@ -37,22 +37,11 @@ const MINUTE: i64 = 60_000;
 const NOW: i64 = 1_767_225_600_000; // 2026-01-01
 
 fn asset(i: usize) -> AssetTelemetry {
-    let id = format!("kev-asset-{i}");
     AssetTelemetry {
-        asset_id: id.clone(),
-        hostname: id,
-        os_family: "debian".into(),
-        os_version: "12".into(),
-        environment: Environment::Production,
         criticality: Criticality::Medium,
         internet_exposed: false,
         business_service: None,
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: NOW,
+        ..fixtures::asset(&format!("kev-asset-{i}"), NOW)
     }
 }
 

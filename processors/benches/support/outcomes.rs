@@ -17,8 +17,7 @@
 
 use patchline_processors::events::{
     AssetTelemetry, CommandAction, Criticality, DeploymentCommand, DeploymentOutcome, Environment,
-    Event, Exposure, ExposureStatus, Health, HealthStatus, Lane, OutcomeStatus, Remediation, Ring,
-    SsvcDecision,
+    Event, Exposure, ExposureStatus, Lane, OutcomeStatus, Remediation, Ring, SsvcDecision,
 };
 use patchline_processors::learn::sigmoid;
 use patchline_processors::plan::predict::{MAX_P, MIN_P};
@@ -228,20 +227,13 @@ impl World {
     pub fn asset_event(&self, i: usize) -> Event {
         let a = &self.assets[i];
         Event::AssetTelemetry(AssetTelemetry {
-            asset_id: a.id.clone(),
-            hostname: a.id.clone(),
             os_family: OS[a.os].0.into(),
             os_version: OS[a.os].1[a.version].into(),
             environment: a.environment,
             criticality: Criticality::Medium,
             internet_exposed: false,
             business_service: None,
-            owner: None,
-            ha_group: None,
-            maintenance_window: None,
-            health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-            decommissioned: false,
-            last_seen: 0,
+            ..patchline_processors::fixtures::asset(&a.id, 0)
         })
     }
 

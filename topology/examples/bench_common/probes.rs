@@ -6,8 +6,8 @@
 
 use patchline_processors::events::EventKind;
 use patchline_processors::events::{
-    Advisory, AssetTelemetry, Criticality, Cvss, Environment, Finding, FindingStatus, Health,
-    HealthStatus, KevEntry, Package, Provenance, ThreatSignal,
+    Advisory, AssetTelemetry, Criticality, Cvss, Environment, Finding, FindingStatus, KevEntry,
+    Package, Provenance, ThreatSignal,
 };
 use patchline_processors::ids::stable_id;
 use patchline_topology::spec::TopologySpec;
@@ -30,20 +30,11 @@ pub fn campaign_of(package: &str) -> String {
 
 pub fn asset(id: &str, environment: Environment, at: i64) -> AssetTelemetry {
     AssetTelemetry {
-        asset_id: id.into(),
-        hostname: id.into(),
-        os_family: "debian".into(),
-        os_version: "12".into(),
         environment,
         criticality: Criticality::Medium,
         internet_exposed: false,
         business_service: None,
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: at,
+        ..patchline_processors::fixtures::asset(id, at)
     }
 }
 

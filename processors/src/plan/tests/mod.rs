@@ -19,20 +19,11 @@ pub const NGINX: (&str, &str, &str) = ("Debian", "nginx", "1.25.4");
 
 pub fn asset(id: &str, environment: Environment, criticality: Criticality) -> AssetTelemetry {
     AssetTelemetry {
-        asset_id: id.into(),
-        hostname: id.into(),
-        os_family: "debian".into(),
-        os_version: "12".into(),
         environment,
         criticality,
         internet_exposed: false,
         business_service: None,
-        owner: None,
-        ha_group: None,
-        maintenance_window: None,
-        health: Health { status: HealthStatus::Healthy, cpu_load: None, error_rate: None },
-        decommissioned: false,
-        last_seen: T0,
+        ..crate::fixtures::asset(id, T0)
     }
 }
 
